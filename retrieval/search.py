@@ -1,0 +1,80 @@
+"""Hybrid search: FAISS dense similarity and Dutch BM25, fused.
+
+Fusion 'mix' (default) scores each candidate as w * dense_norm + (1 - w) * bm25_norm, both min-max
+normalised over the candidates of this query; 'rrf' uses reciprocal-rank fusion (k=60). The choice and the
+weight come from eval/retrieval.py (figures in the README).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from corpus.model import Passage
+from retrieval.embed import Embedder
+from retrieval.store import Index
+from retrieval.text import content_stems
+
+FUSIONS = ("mix", "rrf", "dense", "bm25")
+CANDIDATES = 100
+RRF_K = 60
+
+
+@dataclass
+class Hit:
+    passage: Passage
+    score: float  # the fused score used for ranking
+    dense: float  # cosine similarity of query and passage
+    bm25: float  # raw BM25 score (0 when no query term occurs)
+
+    def to_dict(self) -> dict:
+        p = self.passage
+        return {"doc": p.doc, "title": p.title, "paragraph": p.paragraph, "start": p.start, "end": p.end,
+                "text": p.text, "score": round(float(self.score), 4)}
+
+
+def _minmax(x: np.ndarray) -> np.ndarray:
+    lo, hi = float(x.min()), float(x.max())
+    return np.zeros_like(x) if hi - lo < 1e-9 else (x - lo) / (hi - lo)
+
+
+def bm25_scores(index: Index, query: str) -> np.ndarray:
+    tokens = [t for t in content_stems(query) if t in index.bm25.vocab_dict]
+    if not tokens:
+        return np.zeros(len(index.passages), dtype=np.float32)
+    return np.asarray(index.bm25.get_scores(tokens), dtype=np.float32)
+
+
+def search(index: Index, embedder: Embedder, query: str, k: int = 5, fusion: str = "mix",
+           dense_weight: float = 0.8) -> list[Hit]:
+    """The k best passages for `query`, best first."""
+    if fusion not in FUSIONS:
+        raise ValueError(f"unknown fusion {fusion!r}; choose from {FUSIONS}")
+    n = len(index.passages)
+    if n == 0:
+        return []
+    q = embedder.embed_query(query).astype(np.float32)
+    m = min(n, max(CANDIDATES, k))
+    _, dense_ids = index.dense.search(q.reshape(1, -1), m)
+    dense_ids = [int(i) for i in dense_ids[0] if i >= 0]
+    lexical = bm25_scores(index, query)
+    bm25_ids = [int(i) for i in np.argsort(-lexical)[:m] if lexical[i] > 0]
+    candidates = np.array(sorted(set(dense_ids) | set(bm25_ids)), dtype=np.int64)
+    dense = index.vectors[candidates] @ q
+    lex = lexical[candidates]
+
+    if fusion == "dense":
+        fused = dense
+    elif fusion == "bm25":
+        fused = lex + 1e-6 * dense  # dense breaks ties (e.g. no query word in the corpus)
+    elif fusion == "rrf":
+        dense_rank = {pid: r for r, pid in enumerate(dense_ids)}
+        bm25_rank = {pid: r for r, pid in enumerate(bm25_ids)}
+        fused = np.array([1 / (RRF_K + dense_rank.get(int(c), m)) + 1 / (RRF_K + bm25_rank.get(int(c), m))
+                          for c in candidates])
+    else:
+        lex_norm = lex / lex.max() if lex.max() > 0 else np.zeros_like(lex)
+        fused = dense_weight * _minmax(dense) + (1 - dense_weight) * lex_norm
+    order = np.argsort(-fused, kind="stable")[:k]
+    return [Hit(passage=index.passages[int(candidates[i])], score=float(fused[i]), dense=float(dense[i]),
+                bm25=float(lex[i])) for i in order]

@@ -1,0 +1,264 @@
+"""The on-disk index: built on first use, keyed by a hash of the corpus and settings, written atomically.
+
+Layout: <cache_dir>/index/<key>/ with manifest.json (sha256 of every file), documents.jsonl,
+passages.jsonl, dense.faiss and bm25/. A build happens in a temporary sibling folder that is renamed into
+place only when complete, so a crash never leaves a half-written index under the real name. On load every
+file is checked against the manifest; a corrupt index is set aside and rebuilt, with a clear message.
+
+Embeddings are cached per passage text (sha256) in <cache_dir>/embeddings/, so a rebuild after adding or
+changing documents embeds only the new passages.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import bm25s
+import faiss
+import numpy as np
+
+from corpus.load import Corpus
+from corpus.model import Document, Passage
+from retrieval.embed import Embedder
+from retrieval.text import content_stems
+
+log = logging.getLogger(__name__)
+INDEX_VERSION = 1  # bump when the on-disk format or passage rules change
+
+
+class CorruptIndex(Exception):
+    pass
+
+
+@dataclass
+class Index:
+    key: str
+    path: Path
+    documents: list[Document]
+    passages: list[Passage]
+    dense: faiss.Index
+    vectors: np.ndarray
+    bm25: bm25s.BM25
+    rebuilt_because: str | None = None  # set when a corrupt or stale index was replaced on load
+
+    def document(self, doc_id: str) -> Document | None:
+        if not hasattr(self, "_docs"):
+            self._docs = {d.id: d for d in self.documents}
+        return self._docs.get(doc_id)
+
+
+def embedding_input(p: Passage) -> str:
+    """What the embedder sees for a passage: its document title gives short paragraphs their topic."""
+    return f"{p.title}. {p.text}" if p.title and not p.text.startswith(p.title) else p.text
+
+
+def corpus_key(corpus: Corpus, embedder_name: str, max_chars: int) -> str:
+    h = hashlib.sha256()
+    h.update(json.dumps({"v": INDEX_VERSION, "embedder": embedder_name, "max_chars": max_chars}).encode())
+    for d in corpus.documents:
+        h.update(json.dumps([d.id, d.title, d.author, d.date, d.text], ensure_ascii=False).encode())
+    return h.hexdigest()[:20]
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*") if p.is_file() and p.name != "manifest.json")
+
+
+def _write_jsonl(path: Path, rows: list[dict]) -> None:
+    with open(path, "w", encoding="utf-8") as fh:
+        for row in rows:
+            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def _read_jsonl(path: Path) -> list[dict]:
+    with open(path, encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh if line.strip()]
+
+
+# ---- embedding cache ------------------------------------------------------------------------------------
+
+def _cache_file(cache_dir: Path, embedder: Embedder) -> Path:
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in embedder.name)
+    return cache_dir / "embeddings" / f"{safe}.npz"
+
+
+def _load_embedding_cache(path: Path) -> dict[str, np.ndarray]:
+    if not path.exists():
+        return {}
+    try:
+        with np.load(path) as data:
+            keys, vecs = data["keys"], data["vectors"]
+        return {str(k): v for k, v in zip(keys, vecs)}
+    except Exception as exc:  # a damaged cache only costs re-embedding
+        log.warning("embedding cache %s unreadable (%s); starting a new one", path, exc)
+        return {}
+
+
+def _save_embedding_cache(path: Path, cache: dict[str, np.ndarray], dim: int) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    keys = np.array(list(cache.keys()), dtype="<U64")
+    vecs = np.stack(list(cache.values())).astype(np.float32) if cache else np.zeros((0, dim), np.float32)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npz.tmp")
+    os.close(fd)
+    try:
+        with open(tmp, "wb") as fh:
+            np.savez(fh, keys=keys, vectors=vecs)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def embed_passages(passages: list[Passage], embedder: Embedder, cache_dir: Path,
+                   progress=None) -> tuple[np.ndarray, int]:
+    """Vectors for all passages, embedding only those not in the cache. Returns (vectors, n_embedded)."""
+    path = _cache_file(cache_dir, embedder)
+    cache = _load_embedding_cache(path)
+    texts = [embedding_input(p) for p in passages]
+    keys = [hashlib.sha256(t.encode("utf-8")).hexdigest() for t in texts]
+    missing = sorted({k: t for k, t in zip(keys, texts) if k not in cache}.items())
+    batch = 16
+    for i in range(0, len(missing), batch):
+        chunk = missing[i:i + batch]
+        vecs = embedder.embed_passages([t for _, t in chunk])
+        for (k, _), v in zip(chunk, vecs):
+            cache[k] = v
+        if progress:
+            progress(min(i + batch, len(missing)), len(missing))
+    if missing:
+        _save_embedding_cache(path, cache, embedder.dim)
+    vectors = np.stack([cache[k] for k in keys]).astype(np.float32) if keys else np.zeros((0, embedder.dim), np.float32)
+    return vectors, len(missing)
+
+
+# ---- build and load -------------------------------------------------------------------------------------
+
+def _bm25_tokens(passages: list[Passage]) -> list[list[str]]:
+    return [content_stems(f"{p.title} {p.text}") or ["_leeg_"] for p in passages]
+
+
+def build(corpus: Corpus, embedder: Embedder, root: Path, key: str, cache_dir: Path, progress=None) -> Path:
+    """Write a complete index for `corpus` to root/key, atomically. Returns the final folder."""
+    root.mkdir(parents=True, exist_ok=True)
+    final = root / key
+    tmp = Path(tempfile.mkdtemp(prefix=f".{key}.building-", dir=root))
+    try:
+        t0 = time.perf_counter()
+        vectors, n_new = embed_passages(corpus.passages, embedder, cache_dir, progress)
+        dense = faiss.IndexFlatIP(embedder.dim)
+        dense.add(vectors)
+        faiss.write_index(dense, str(tmp / "dense.faiss"))
+        retriever = bm25s.BM25(k1=1.2, b=0.75)
+        retriever.index(_bm25_tokens(corpus.passages), show_progress=False)
+        retriever.save(str(tmp / "bm25"))
+        _write_jsonl(tmp / "documents.jsonl", [d.to_dict() for d in corpus.documents])
+        _write_jsonl(tmp / "passages.jsonl", [p.to_dict() for p in corpus.passages])
+        manifest = {
+            "version": INDEX_VERSION, "key": key, "embedder": embedder.name, "dim": embedder.dim,
+            "documents": len(corpus.documents), "passages": len(corpus.passages),
+            "embedded_now": n_new, "build_seconds": round(time.perf_counter() - t0, 2),
+            "files": {p.relative_to(tmp).as_posix(): _sha256(p) for p in _files(tmp)},
+        }
+        with open(tmp / "manifest.json", "w", encoding="utf-8") as fh:
+            json.dump(manifest, fh, indent=1)
+            fh.flush()
+            os.fsync(fh.fileno())
+        try:
+            os.rename(tmp, final)
+        except OSError:
+            if (final / "manifest.json").exists():  # another process finished the same build first
+                shutil.rmtree(tmp, ignore_errors=True)
+            else:
+                raise
+        log.info("built index %s: %d passages (%d embedded now) in %.1fs", key, len(corpus.passages),
+                 n_new, time.perf_counter() - t0)
+        return final
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def load(folder: Path, embedder_name: str) -> Index:
+    """Load and verify an index folder; raise CorruptIndex when anything does not check out."""
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        if manifest.get("version") != INDEX_VERSION or manifest.get("embedder") != embedder_name:
+            raise CorruptIndex("index was built with another version or embedder")
+        for rel, digest in manifest["files"].items():
+            f = folder / rel
+            if not f.exists():
+                raise CorruptIndex(f"missing file {rel}")
+            if _sha256(f) != digest:
+                raise CorruptIndex(f"checksum mismatch in {rel}")
+        documents = [Document(**row) for row in _read_jsonl(folder / "documents.jsonl")]
+        passages = [Passage(**row) for row in _read_jsonl(folder / "passages.jsonl")]
+        dense = faiss.read_index(str(folder / "dense.faiss"))
+        vectors = dense.reconstruct_n(0, dense.ntotal) if dense.ntotal else np.zeros((0, dense.d), np.float32)
+        retriever = bm25s.BM25.load(str(folder / "bm25"))
+        if dense.ntotal != len(passages):
+            raise CorruptIndex("vector count does not match passage count")
+    except CorruptIndex:
+        raise
+    except Exception as exc:  # unreadable JSON, truncated FAISS file, ...
+        raise CorruptIndex(f"{type(exc).__name__}: {exc}") from exc
+    return Index(key=manifest["key"], path=folder, documents=documents, passages=passages, dense=dense,
+                 vectors=np.ascontiguousarray(vectors, dtype=np.float32), bm25=retriever)
+
+
+def open_index(corpus: Corpus, embedder: Embedder, cache_dir: Path, max_chars: int,
+               rebuild: bool = False, progress=None) -> Index:
+    """The index for this corpus and settings: loaded if present and sound, else (re)built."""
+    root = cache_dir / "index"
+    key = corpus_key(corpus, embedder.name, max_chars)
+    folder = root / key
+    reason = None
+    if folder.exists() and rebuild:
+        _set_aside(folder, "rebuild")
+        reason = "rebuild requested"
+    elif folder.exists():
+        try:
+            return load(folder, embedder.name)
+        except CorruptIndex as exc:
+            log.error("index at %s is corrupt (%s); setting it aside and rebuilding", folder, exc)
+            _set_aside(folder, "corrupt")
+            reason = f"corrupt: {exc}"
+    build(corpus, embedder, root, key, cache_dir, progress)
+    _prune(root, keep=key)
+    index = load(folder, embedder.name)
+    index.rebuilt_because = reason
+    return index
+
+
+def _set_aside(folder: Path, why: str) -> None:
+    target = folder.with_name(f".{folder.name}.{why}-{int(time.time() * 1000)}")
+    os.rename(folder, target)
+    shutil.rmtree(target, ignore_errors=True)
+
+
+def _prune(root: Path, keep: str, max_kept: int = 3) -> None:
+    """Keep the newest few index folders (other corpora/settings), remove older ones and stale temp folders."""
+    folders = sorted((p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")),
+                     key=lambda p: p.stat().st_mtime, reverse=True)
+    for p in folders[max_kept:]:
+        if p.name != keep:
+            shutil.rmtree(p, ignore_errors=True)
+    for p in root.iterdir():
+        if p.name.startswith(".") and ".building-" in p.name and time.time() - p.stat().st_mtime > 3600:
+            shutil.rmtree(p, ignore_errors=True)
