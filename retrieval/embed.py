@@ -54,7 +54,7 @@ def _sentence_transformers(path: str, threads: int) -> Embedder:
     if not Path(path).is_dir():
         raise FileNotFoundError(f"sentence-transformers model folder not found: {path} (hub names are not allowed)")
     model = SentenceTransformer(path, device="cpu", local_files_only=True)
-    dim = int(model.get_sentence_embedding_dimension())
+    dim = int(model.get_embedding_dimension())
 
     def passages(texts: list[str]) -> np.ndarray:
         if not texts:

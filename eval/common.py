@@ -1,0 +1,42 @@
+"""Shared helpers for the benchmarks: data locations, JSONL reading, gold passages, result files."""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import time
+from pathlib import Path
+
+from config import ROOT
+
+EVAL_DIR = ROOT / "eval"
+RESULTS_DIR = EVAL_DIR / "results"
+SHARED = Path(os.environ.get("VRAAGBAAK_SHARED", ROOT.parent / "shared"))
+XQUAD_DIR = SHARED / "data" / "xquad-nl"
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    with open(path, encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh if line.strip()]
+
+
+def gold_passages(index, doc_id: str, sentence: str) -> set[int]:
+    """Indices of the passages of `doc_id` that overlap the answering sentence."""
+    doc = index.document(doc_id)
+    if doc is None:
+        raise KeyError(f"unknown document {doc_id}")
+    pos = doc.text.find(sentence)
+    if pos < 0:
+        raise ValueError(f"sentence not found in {doc_id}: {sentence[:60]}")
+    end = pos + len(sentence)
+    return {i for i, p in enumerate(index.passages) if p.doc == doc_id and p.start < end and p.end > pos}
+
+
+def write_result(name: str, payload: dict) -> Path:
+    """Write eval/results/<name>.json with the machine it ran on."""
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    payload = {"generated": time.strftime("%Y-%m-%d %H:%M:%S"), "machine": {
+        "cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()}, **payload}
+    path = RESULTS_DIR / f"{name}.json"
+    path.write_text(json.dumps(payload, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    return path

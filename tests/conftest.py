@@ -1,0 +1,46 @@
+"""Shared fixtures: real corpus, real models, real index, in a temporary cache per test session."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import config  # noqa: E402  (offline environment first)
+from config import load_settings  # noqa: E402
+
+PYTHON = sys.executable
+
+
+@pytest.fixture(scope="session")
+def cache_dir(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("cache")
+    # Reuse the assembled model instead of writing another 1.1 GB copy per test session.
+    models = ROOT / ".cache" / "models"
+    if models.is_dir():
+        (path / "models").symlink_to(models, target_is_directory=True)
+    return path
+
+
+@pytest.fixture(scope="session")
+def settings(cache_dir):
+    return load_settings({"cache_dir": str(cache_dir), "corpus": str(ROOT / "seeds")}, environ={})
+
+
+@pytest.fixture(scope="session")
+def seed_index(settings):
+    from retrieval.service import get_index
+
+    return get_index(settings)
+
+
+def run_app(*args: str, cache_dir: Path, env: dict | None = None, timeout: int = 300, cmd_prefix=()):
+    """Run `python app.py ARGS` as a user would; return the CompletedProcess."""
+    full_env = {**os.environ, "VRAAGBAAK_CACHE_DIR": str(cache_dir), **(env or {})}
+    return subprocess.run([*cmd_prefix, PYTHON, str(ROOT / "app.py"), *args], capture_output=True, text=True,
+                          env=full_env, timeout=timeout, cwd=ROOT)

