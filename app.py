@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import textwrap
 import time
@@ -67,6 +68,10 @@ def build_parser() -> argparse.ArgumentParser:
     _common(s)
     _io(s, "query", "the search question")
     s.add_argument("--k", type=int, help="number of passages (default 5)")
+
+    s = sub.add_parser("quote", help="check a quotation against the whole corpus")
+    _common(s)
+    _io(s, "quote", "the quotation to check")
 
     s = sub.add_parser("index", help="build (or verify) the index")
     _common(s)
@@ -137,6 +142,37 @@ def cmd_search(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _print_quote(result: dict) -> None:
+    from prompts import message
+
+    print(message(f"verdicts.{result['verdict']}"))
+    if result["verdict"] == "absent" and result["matches"]:
+        print(message("quote_cli.closest"))
+    for m in result["matches"]:
+        byline = "".join(f", {x}" for x in (m.get("author"), m.get("date")) if x)
+        print()
+        print(message("quote_cli.source", title=m["title"], byline=byline, doc=m["doc"], paragraph=m["paragraph"],
+                      start=m["start"], end=m["end"], similarity=m["similarity"]))
+        print(f"  {message('quote_cli.original')}: “{m['text']}”")
+        if m["differences"] and result["verdict"] == "altered":
+            print(f"  {message('quote_cli.differences')}:")
+            for d in m["differences"]:
+                print("   - " + message(f"quote_cli.{d['type']}", quote=d["quote"], source=d["source"]))
+
+
+def cmd_quote(settings: Settings, args: argparse.Namespace) -> int:
+    from verify.service import run_quote
+
+    if args.batch:
+        return _run_batch(args.batch, "quote", lambda q: run_quote(settings, q).to_dict())
+    result = run_quote(settings, args.quote or "").to_dict()
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False, indent=1))
+    else:
+        _print_quote(result)
+    return 0
+
+
 def cmd_index(settings: Settings, args: argparse.Namespace) -> int:
     from retrieval.service import get_index
 
@@ -157,7 +193,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
 
 COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
-    "search": cmd_search, "index": cmd_index, "serve": cmd_serve,
+    "search": cmd_search, "quote": cmd_quote, "index": cmd_index, "serve": cmd_serve,
 }
 
 
@@ -175,6 +211,9 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # output piped into `head`: not an error
+        sys.stdout = open(os.devnull, "w")
+        return 0
 
 
 if __name__ == "__main__":

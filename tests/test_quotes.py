@@ -1,0 +1,86 @@
+"""Quote checking: every case of eval/quote_cases.jsonl gets the right verdict and the right location."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from errors import UserError
+from eval.common import EVAL_DIR, read_jsonl
+from tests.conftest import run_app
+from verify.quotes import clean_quote
+from verify.service import run_quote
+
+CASES = read_jsonl(EVAL_DIR / "quote_cases.jsonl")
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
+def test_verdict_and_location(seed_index, settings, case):
+    result = run_quote(settings, case["quote"])
+    assert result.verdict == case["verdict"], (case["kind"], [m.to_dict() for m in result.matches[:1]])
+    assert result.matches, "even an absent quote shows the closest passages"
+    best = result.matches[0]
+    if case["verdict"] == "absent":
+        return
+    assert best.doc.id == case["doc"]
+    assert best.text == case["source"]
+    assert best.doc.text[best.start:best.end] == best.text
+    passage = next(p for p in seed_index[0].passages if p.doc == best.doc.id and p.paragraph == best.paragraph)
+    assert passage.start <= best.start < passage.end
+    if case["verdict"] == "exact":
+        assert best.similarity == 1.0 and best.differences == []
+    else:
+        assert best.similarity < 1.0 and best.differences
+        if "diff" in case:
+            quote_word, source_word = case["diff"]
+            assert {"type": "changed", "quote": quote_word, "source": source_word} in best.differences
+
+
+def test_every_case_in_the_set_is_covered():
+    kinds = {c["verdict"] for c in CASES}
+    assert kinds == {"exact", "altered", "absent"} and len(CASES) >= 30
+
+
+def test_match_carries_document_metadata(seed_index, settings):
+    m = run_quote(settings, "Wij zijn de assistenten van de centrale overheid").matches[0].to_dict()
+    assert m["title"] == "Sociaal werk met stokjes" and m["author"] == "Marije van der Meij"
+    assert m["date"] == "2018-09-06" and m["paragraph"] >= 1
+
+
+def test_quote_spanning_two_paragraphs_reports_both(seed_index, settings):
+    m = run_quote(settings, "Totale inclusie is een illusie. Naast het subtiel contact leggen").matches[0].to_dict()
+    assert m["paragraph_end"] == m["paragraph"] + 1
+
+
+@pytest.mark.parametrize("text, key", [
+    ("", "empty_quote"), ("   “ ”  ", "empty_quote"), ("utopie", "quote_too_short"),
+    ("woord " * 10000, "quote_too_long"), ("\x00\x07\x1b", "empty_quote"),
+])
+def test_bad_quotes_are_refused_clearly(text, key):
+    with pytest.raises(UserError) as err:
+        clean_quote(text)
+    assert err.value.key == key and err.value.dutch
+
+
+def test_control_characters_are_ignored(seed_index, settings):
+    assert run_quote(settings, "Totale\x00 inclusie\x07 is een\x1b illusie").verdict == "exact"
+
+
+def test_cli_json_and_batch(seed_index, cache_dir, tmp_path):
+    out = run_app("quote", "Totale inclusie is een utopie", "--json", cache_dir=cache_dir)
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert data["verdict"] == "altered"
+    assert set(data["matches"][0]) >= {"doc", "title", "author", "paragraph", "start", "end", "text",
+                                       "similarity", "differences"}
+    rows = tmp_path / "q.jsonl"
+    rows.write_text('{"id": "a", "quote": "dweilen met de kraan open"}\n{"id": "b", "quote": "x"}\n')
+    out = run_app("quote", "--batch", str(rows), cache_dir=cache_dir)
+    lines = [json.loads(line) for line in out.stdout.splitlines()]
+    assert lines[0]["id"] == "a" and lines[0]["verdict"] == "exact"
+    assert lines[1]["id"] == "b" and "te kort" in lines[1]["error"]
+
+
+def test_cli_readable_shows_the_difference(seed_index, cache_dir):
+    out = run_app("quote", "Het formele sociaal werk bestaat nu zo'n 50 jaar in China", cache_dir=cache_dir)
+    assert out.returncode == 0 and "Gewijzigd" in out.stdout and "„50” ↔ bron „30”" in out.stdout
