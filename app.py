@@ -73,6 +73,10 @@ def build_parser() -> argparse.ArgumentParser:
     _common(s)
     _io(s, "quote", "the quotation to check")
 
+    s = sub.add_parser("ask", help="answer a question with the local model; citations verified")
+    _common(s)
+    _io(s, "question", "the question")
+
     s = sub.add_parser("index", help="build (or verify) the index")
     _common(s)
     s.add_argument("--rebuild", action="store_true", help="rebuild even if a sound index exists")
@@ -173,6 +177,33 @@ def cmd_quote(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
+    from answer.pipeline import ask, ask_stream
+
+    if args.batch:
+        return _run_batch(args.batch, "question", lambda q: ask(settings, q).to_dict())
+    if args.json:
+        print(json.dumps(ask(settings, args.question or "").to_dict(), ensure_ascii=False, indent=1))
+        return 0
+    result = None
+    for kind, payload in ask_stream(settings, args.question or ""):
+        if kind == "sources":
+            print("Bronnen:", file=sys.stderr)
+            for s in payload:
+                print(f"  [{s.n}] {s.passage.title} — {s.passage.doc}, alinea {s.passage.paragraph}", file=sys.stderr)
+            print("Model:", end=" ", file=sys.stderr, flush=True)
+        elif kind == "token":
+            print(payload, end="", file=sys.stderr, flush=True)
+        elif kind == "done":
+            result = payload
+    print(file=sys.stderr)
+    print()
+    print(result.answer)
+    for c in result.citations():
+        print(f"  [{c['n']}] {c['title']} — {c['doc']}, alinea {c['paragraph']}")
+    return 0
+
+
 def cmd_index(settings: Settings, args: argparse.Namespace) -> int:
     from retrieval.service import get_index
 
@@ -193,7 +224,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
 
 COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
-    "search": cmd_search, "quote": cmd_quote, "index": cmd_index, "serve": cmd_serve,
+    "search": cmd_search, "quote": cmd_quote, "ask": cmd_ask, "index": cmd_index, "serve": cmd_serve,
 }
 
 

@@ -1,0 +1,242 @@
+"""Answer a Dutch question from the corpus: retrieve -> gate -> select sentences -> generate -> verify.
+
+`ask_stream` yields events so a UI can show the sources before the first token and the tokens as they
+come; `ask` runs it to the end for the CLI and the API. Whatever the model writes, the final answer holds
+only sentences that verify/citations.py could check against the sources, or an honest refusal, or a
+verbatim quotation from the best source (the extractive fallback), labelled as such.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Iterator
+
+from answer.context import Ranked, Source, prompt_block, select
+from answer.llm import LLM, Timing, get_llm
+from config import Settings
+from prompts import message, template
+from retrieval.search import Hit, search
+from retrieval.service import check_query, get_index
+from retrieval.text import content_stems, strip_accents
+from verify.citations import Checked, check_answer
+from verify.service import get_quote_index
+
+log = logging.getLogger(__name__)
+
+SOURCES_K = 3
+MIN_DENSE = 0.79  # below this the best passage is about something else (calibrated, see eval/answers.py)
+MIN_DENSE_NO_TERMS = 0.85  # when no question word occurs in the corpus at all
+FALLBACK_MIN = 0.90  # sentence score (e5 similarity + word overlap) the quoted fallback needs
+FALLBACK_AFTER_REFUSAL_MIN = 0.94  # stricter when the model itself said the sources do not hold it
+_FOLLOW_UP_RE = re.compile(r"^(en|maar|ook|dus|daarnaast|en wat|wat nog)\b|\b(zij|hij|ze|hem|haar|hun|dit|dat|"
+                           r"deze|die|daar|daarover|erover|het artikel|de auteur)\b", re.I)
+
+
+@dataclass
+class Turn:
+    question: str
+    answer: str
+
+
+@dataclass
+class AskResult:
+    question: str
+    standalone: str
+    answer: str
+    refused: bool
+    fallback: bool
+    sources: list[Source]
+    checked: Checked | None
+    timings: dict = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    raw: str = ""
+
+    def citations(self) -> list[dict]:
+        if self.fallback:
+            cited = {int(n) for n in re.findall(r"\[(\d+)\]", self.answer)}
+        else:
+            cited = set(self.checked.cited_numbers) if self.checked and not self.refused else set()
+        out = []
+        for s in self.sources:
+            if s.n in cited:
+                p = s.passage
+                out.append({"n": s.n, "doc": p.doc, "title": p.title, "paragraph": p.paragraph, "start": p.start,
+                            "end": p.end, "text": p.text, "supported": True})
+        return out
+
+    def to_dict(self) -> dict:
+        out = {"question": self.question, "answer": self.answer, "refused": self.refused,
+               "citations": self.citations(), "timings": self.timings}
+        if self.standalone != self.question:
+            out["standalone_question"] = self.standalone
+        if self.fallback:
+            out["fallback"] = True
+        if self.notes:
+            out["notes"] = self.notes
+        return out
+
+
+# ---- follow-up questions ------------------------------------------------------------------------------
+
+def looks_like_follow_up(question: str) -> bool:
+    return bool(_FOLLOW_UP_RE.search(question.strip()))
+
+
+def standalone_question(llm: LLM, question: str, history: list[Turn]) -> str:
+    """Rewrite a follow-up into a question that stands alone, using the conversation so far."""
+    if not history or not looks_like_follow_up(question):
+        return question
+    convo = "\n".join(f"Vraag: {t.question}\nAntwoord: {t.answer}" for t in history[-2:])
+    messages = [{"role": "system", "content": template("rewrite_system.txt").strip()}]
+    for ex in json.loads(template("rewrite_examples.json")):
+        messages += [{"role": "user", "content": ex["user"]}, {"role": "assistant", "content": ex["assistant"]}]
+    messages.append({"role": "user", "content": f"Gesprek:\n{convo}\n\nLaatste vraag: {question}"})
+    try:
+        rewritten = llm.complete(messages, max_tokens=48).strip().splitlines()[0].strip()
+    except Exception as exc:  # a failed rewrite must not lose the question
+        log.error("follow-up rewrite failed: %s", exc)
+        rewritten = ""
+    if 5 <= len(rewritten) <= 3 * len(question) + 80:
+        return rewritten
+    # The model's rewrite is unusable: search with the earlier question's words too.
+    return f"{question} ({history[-1].question})"
+
+
+# ---- the gate before generation ----------------------------------------------------------------------
+
+_ENTITY_RE = re.compile(r"(?<![.!?]\s)(?<!^)\b([A-ZÀ-Ý][\wÀ-ÿ'’-]+|\d[\d.,]*)")
+
+
+def missing_specifics(question: str, hits: list[Hit]) -> list[str]:
+    """Names and numbers in the question that none of the retrieved passages mention."""
+    text = strip_accents(" ".join(h.passage.text + " " + h.passage.title for h in hits)).lower()
+    missing = []
+    for m in _ENTITY_RE.finditer(question.strip()):
+        word = strip_accents(m.group(1)).lower().rstrip(".,")
+        probe = word if word[0].isdigit() else word[:5]
+        if probe and probe not in text:
+            missing.append(m.group(1))
+    return missing
+
+
+def gate(question: str, hits: list[Hit], index) -> str | None:
+    """Why the sources cannot hold the answer, or None when generation is worth trying."""
+    if not hits:
+        return "no passages"
+    top = hits[0]
+    if top.dense < MIN_DENSE:
+        return f"best passage similarity {top.dense:.3f} < {MIN_DENSE}"
+    if max(h.bm25 for h in hits) == 0 and top.dense < MIN_DENSE_NO_TERMS:
+        return f"no question word in the best passages and similarity {top.dense:.3f} < {MIN_DENSE_NO_TERMS}"
+    if missing := missing_specifics(question, hits):
+        return f"question names {missing} that the passages do not mention"
+    return None
+
+
+# ---- answering ----------------------------------------------------------------------------------------
+
+def build_messages(question: str, sources: list[Source]) -> list[dict]:
+    """System prompt and worked examples first (identical every time, so llama.cpp reuses its cache)."""
+    messages = [{"role": "system", "content": template("answer_system.txt").strip()}]
+    for ex in json.loads(template("answer_examples.json")):
+        messages += [{"role": "user", "content": ex["user"]}, {"role": "assistant", "content": ex["assistant"]}]
+    user = template("answer_user.txt").strip().format(passages=prompt_block(sources), question=question)
+    messages.append({"role": "user", "content": user})
+    return messages
+
+
+def extractive_fallback(sources: list[Source], ranked: list[Ranked], minimum: float) -> str | None:
+    """The best-matching sentence and the one after it, quoted verbatim and cited, if the match is strong."""
+    if not ranked or ranked[0].score < minimum:
+        return None
+    best = ranked[0].sentence
+    source = sources[best.passage_rank]
+    window = [s for s in source.sentences if s.start >= best.start][:2] or [best]
+    text = source.passage.text
+    quote = text[window[0].start - source.passage.start:window[-1].end - source.passage.start]
+    return f"{message('answer.fallback_intro')} „{quote.strip()}” [{source.n}] {message('answer.fallback_note')}"
+
+
+Event = tuple[str, object]
+
+
+def ask_stream(settings: Settings, question: str, history: list[Turn] | None = None,
+               llm: LLM | None = None) -> Iterator[Event]:
+    """Events: ('status', str), ('sources', [Source]), ('token', str), ('done', AskResult)."""
+    t0 = time.perf_counter()
+    question = check_query(question)
+    history = history or []
+    index, embedder = get_index(settings)
+    standalone = question
+    if history and looks_like_follow_up(question):
+        yield "status", "vraag herschrijven"
+        llm = llm or get_llm(settings)
+        standalone = standalone_question(llm, question, history)
+    t_retrieval = time.perf_counter()
+    query_vec = embedder.embed_query(standalone)
+    hits = search(index, embedder, standalone, k=SOURCES_K, fusion=settings.fusion,
+                  dense_weight=settings.dense_weight)
+    sources, ranked = select(standalone, query_vec, hits, embedder)
+    timings = {"retrieval_ms": round((time.perf_counter() - t_retrieval) * 1000, 1)}
+    yield "sources", sources
+
+    reason = gate(standalone, hits, index)
+    if reason:
+        log.info("refusing before generation: %s", reason)
+        timings["total_ms"] = round((time.perf_counter() - t0) * 1000, 1)
+        timings["first_token_ms"] = None
+        yield "done", AskResult(question, standalone, message("answer.refused"), True, False, sources, None,
+                                timings, notes=[reason])
+        return
+
+    llm = llm or get_llm(settings)
+    messages = build_messages(standalone, sources)
+    timing = Timing()
+    raw = ""
+    first = None
+    for piece in llm.stream(messages, max_tokens=settings.max_tokens, timing=timing):
+        if first is None:
+            first = time.perf_counter()
+        raw += piece
+        yield "token", piece
+    timings["first_token_ms"] = round((first - t0) * 1000, 1) if first else None
+    checked = check_answer(raw, sources, get_quote_index(settings))
+    notes = [f"{s.reason}: {s.text}" for s in checked.sentences if s.reason]
+    fallback = False
+    if checked.kept:
+        answer, refused = checked.answer_text(), False
+    else:
+        minimum = FALLBACK_AFTER_REFUSAL_MIN if checked.refused else FALLBACK_MIN
+        quoted = extractive_fallback(sources, ranked, minimum)
+        if quoted:
+            answer, refused, fallback = quoted, False, True
+        else:
+            answer, refused = message("answer.refused"), True
+    timings["total_ms"] = round((time.perf_counter() - t0) * 1000, 1)
+    timings["prompt_tokens"] = timing.prompt_tokens
+    timings["cached_tokens"] = timing.cached_tokens
+    timings["prompt_ms"] = round(timing.prompt_ms, 1) if timing.prompt_ms else None
+    timings["generated_tokens"] = timing.generated_tokens
+    timings["generation_ms"] = round(timing.generation_ms, 1) if timing.generation_ms else None
+    yield "done", AskResult(question, standalone, answer, refused, fallback, sources, checked, timings, notes,
+                            raw=raw)
+
+
+def warm_up(settings: Settings) -> LLM:
+    """Load the model and read the fixed prompt prefix once, so the first visitor does not pay for it."""
+    llm = get_llm(settings)
+    if llm.backend == "llamacpp":
+        llm.complete(build_messages("Wat is sociaal werk?", []), max_tokens=1)
+    return llm
+
+
+def ask(settings: Settings, question: str, history: list[Turn] | None = None, llm: LLM | None = None) -> AskResult:
+    result = None
+    for kind, payload in ask_stream(settings, question, history, llm):
+        if kind == "done":
+            result = payload
+    assert result is not None
+    return result

@@ -1,0 +1,146 @@
+"""The web app as a user meets it: real server, real model, real headless Chromium (Debian's package)."""
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import PYTHON, ROOT
+
+pytestmark = pytest.mark.browser
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+SHOTS = ROOT / "docs" / "screenshots"
+ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        "--disable-dev-shm-usage"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(seed_index, cache_dir, tmp_path_factory):
+    port = _free_port()
+    feedback = tmp_path_factory.mktemp("feedback")
+    env = {**os.environ, "VRAAGBAAK_CACHE_DIR": str(cache_dir), "VRAAGBAAK_FEEDBACK_DIR": str(feedback)}
+    log = open(tmp_path_factory.mktemp("log") / "server.log", "w")
+    proc = subprocess.Popen([PYTHON, str(ROOT / "app.py"), "--port", str(port)], env=env, stdout=log,
+                            stderr=subprocess.STDOUT, cwd=ROOT)
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            break
+        except OSError:
+            if proc.poll() is not None:
+                raise RuntimeError(f"app exited: {Path(log.name).read_text()[-2000:]}")
+            time.sleep(0.5)
+    else:
+        proc.kill()
+        raise RuntimeError("app did not start")
+    yield {"url": url, "feedback": feedback, "log": Path(log.name)}
+    proc.terminate()
+    proc.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian's chromium is not installed (run-tests.sh installs it)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        yield b
+        b.close()
+
+
+@pytest.fixture()
+def page(browser, server):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    pg = context.new_page()
+    pg.requests = []
+    pg.on("request", lambda r: pg.requests.append(r.url))
+    pg.goto(server["url"], wait_until="networkidle")
+    yield pg
+    context.close()
+
+
+def test_chat_streams_a_verified_answer_with_a_clickable_citation(page, server):
+    page.fill("#question textarea", "Hoeveel jaar bestaat formeel sociaal werk al in China?")
+    page.click("#send")
+    # Sources come before the answer is finished.
+    page.wait_for_selector("#sources details#bron-1", timeout=60_000)
+    seen = set()
+    link = None
+    deadline = time.time() + 240
+    while time.time() < deadline:
+        bubbles = page.locator("#chatbot .message").all_inner_texts()
+        if bubbles:
+            seen.add(bubbles[-1])
+        link = page.locator('#chatbot a[href^="#bron-"]')
+        if link.count() and not page.locator("#status").inner_text().strip():
+            break
+        time.sleep(0.3)
+    assert link is not None and link.count(), f"no citation link; saw {seen}"
+    assert len(seen) >= 3, f"the answer did not arrive in steps: {seen}"
+    answer = page.locator("#chatbot .message").last.inner_text()
+    assert "30" in answer
+    target = link.first.get_attribute("href")[1:]
+    link.first.click()
+    page.wait_for_function(f"document.getElementById('{target}').open === true", timeout=5_000)
+    opened = page.locator(f"#{target}")
+    assert "30 jaar" in opened.inner_text()
+    assert opened.locator("mark").count() >= 1  # the supporting sentence is highlighted
+    page.screenshot(path=str(SHOTS / "chat.png"), full_page=True)
+
+
+def test_quote_check_highlights_the_changed_word(page):
+    page.get_by_role("tab", name="Citaat controleren").click()
+    page.fill("#quote textarea", "“Totale inclusie is een utopie.”")
+    page.click("#check")
+    page.wait_for_selector("#verdict [data-verdict=altered]", timeout=60_000)
+    assert "illusie" in page.locator("#verdict ins").first.inner_text()
+    assert "utopie" in page.locator("#verdict del").first.inner_text()
+    assert "Sociaal werk moet zorgen voor meer dan anderhalve meter solidariteit" in page.locator("#verdict").inner_text()
+    page.screenshot(path=str(SHOTS / "quote.png"), full_page=True)
+
+
+def test_sources_page_opens_a_document_with_paragraph_numbers(page):
+    page.get_by_role("tab", name="Bronnen").click()
+    page.wait_for_selector("#documents", timeout=10_000)
+    assert "Marije van der Meij" in page.locator("#documents").inner_text()
+    page.click("#doc-pick input")
+    page.get_by_role("option", name="Sociaal werk met stokjes").click()
+    page.wait_for_selector("#document #alinea-1", timeout=20_000)
+    text = page.locator("#document").inner_text()
+    assert "¶1" in text and "In China krijgen lokale overheden" in text
+    page.screenshot(path=str(SHOTS / "sources.png"), full_page=True)
+
+
+def test_page_loads_nothing_from_the_internet(page):
+    page.wait_for_timeout(1000)
+    external = [u for u in page.requests if not u.startswith(("http://127.0.0.1", "http://localhost", "data:", "blob:"))]
+    assert not external, external
+
+
+def test_named_api_endpoints(server):
+    from gradio_client import Client
+
+    client = Client(server["url"], verbose=False)
+    found = client.predict("Wie is Monique Kremer?", 2, api_name="/search")
+    assert len(found["passages"]) == 2
+    verdict = client.predict("Totale inclusie is een illusie", api_name="/quote")
+    assert verdict["verdict"] == "exact"
+    answer = client.predict("Wat is de hoofdstad van Australië?", api_name="/ask")
+    assert answer["refused"] is True and answer["answer"] == "Dat staat niet in de bronnen."

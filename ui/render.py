@@ -1,0 +1,130 @@
+"""HTML for the web page: answers with clickable citations, sources with highlights, quote verdicts, documents.
+
+Pure functions from results to strings, so they are tested without a browser; every piece of corpus text
+is escaped before it is marked up.
+"""
+from __future__ import annotations
+
+import html
+import re
+
+from answer.context import Source
+from corpus.model import Document, Passage
+from prompts import message
+from verify.quotes import QuoteResult
+
+
+def _e(text: str) -> str:
+    return html.escape(text, quote=True)
+
+
+def _ui(key: str, **kw) -> str:
+    return message(f"ui.{key}", **kw)
+
+
+def _byline(doc: Document | None) -> str:
+    if doc is None:
+        return ""
+    parts = [x for x in (doc.author, doc.date) if x]
+    return f" — {_e(', '.join(parts))}" if parts else ""
+
+
+def _highlight(text: str, spans: list[tuple[int, int]]) -> str:
+    """Escape text and wrap the (relative) spans in <mark>."""
+    out, pos = [], 0
+    for a, b in sorted(spans):
+        a, b = max(a, pos), min(b, len(text))
+        if a >= b:
+            continue
+        out += [_e(text[pos:a]), "<mark>", _e(text[a:b]), "</mark>"]
+        pos = b
+    out.append(_e(text[pos:]))
+    return "".join(out).replace("\n\n", "<br><br>")
+
+
+def citation_links(answer: str) -> str:
+    """Answer text as Markdown where every [n] links to source n (the page opens it on click)."""
+    return re.sub(r"\[(\d+)\]", r"[[\1]](#bron-\1)", answer)
+
+
+def sources_html(sources: list[Source], cited: set[int] | None = None,
+                 documents: dict[str, Document] | None = None, open_all: bool = False) -> str:
+    """Numbered sources; the sentences the model was shown are highlighted, cited ones are marked."""
+    if not sources:
+        return f"<p class='vb-muted'>{_e(_ui('sources_empty'))}</p>"
+    parts = [f"<h3>{_e(_ui('sources_heading'))}</h3>"]
+    for s in sources:
+        p: Passage = s.passage
+        spans = [(x.start - p.start, x.end - p.start) for x in s.sentences]
+        doc = (documents or {}).get(p.doc)
+        is_cited = cited is not None and s.n in cited
+        parts.append(
+            f"<details class='vb-source{' vb-cited' if is_cited else ''}' id='bron-{s.n}'"
+            f"{' open' if open_all or is_cited else ''}>"
+            f"<summary><b>[{s.n}]</b> {_e(p.title)}{_byline(doc)} · {_e(_ui('paragraph'))} {p.paragraph}</summary>"
+            f"<div class='vb-passage' data-doc='{_e(p.doc)}' data-paragraph='{p.paragraph}'>"
+            f"{_highlight(p.text, spans)}</div>"
+            f"<div class='vb-meta'>{_e(p.doc)} · {_e(_ui('chars'))} {p.start}–{p.end}</div></details>")
+    return "\n".join(parts)
+
+
+def _diff_html(text: str, start: int, differences: list[dict]) -> str:
+    """The source text with the words that differ from the quote highlighted."""
+    spans = []
+    for d in differences:
+        if d["source"]:
+            i = text.find(d["source"])
+            if i >= 0:
+                spans.append((i, i + len(d["source"])))
+    return _highlight(text, spans)
+
+
+def quote_html(result: QuoteResult) -> str:
+    verdict = result.verdict
+    label = message(f"verdict_short.{verdict}")
+    parts = [f"<div class='vb-verdict vb-{verdict}' data-verdict='{verdict}'><b>{_e(label.capitalize())}</b>"
+             f" — {_e(message(f'verdicts.{verdict}'))}</div>"]
+    if verdict == "absent" and result.matches:
+        parts.append(f"<p>{_e(_ui('quote_closest'))}</p>")
+    for m in result.matches:
+        d = m.to_dict()
+        where = (f"{_e(d['title'])}{_byline(m.doc)} · {_e(d['doc'])} · {_e(_ui('paragraph'))} {d['paragraph']}"
+                 f"{'–' + str(d['paragraph_end']) if 'paragraph_end' in d else ''} · {_e(_ui('chars'))} "
+                 f"{d['start']}–{d['end']} · {_e(_ui('similarity'))} {d['similarity']:.0%}")
+        body = _diff_html(m.text, m.start, m.differences) if verdict == "altered" else _e(m.text)
+        diffs = ""
+        if verdict == "altered" and m.differences:
+            items = []
+            for x in m.differences:
+                if x["type"] == "changed":
+                    items.append(f"<li>citaat <del>{_e(x['quote'])}</del> ↔ bron <ins>{_e(x['source'])}</ins></li>")
+                elif x["type"] == "added":
+                    items.append(f"<li>toegevoegd in het citaat: <del>{_e(x['quote'])}</del></li>")
+                else:
+                    items.append(f"<li>weggelaten uit de bron: <ins>{_e(x['source'])}</ins></li>")
+            diffs = f"<div class='vb-diffs'><b>{_e(_ui('quote_differences'))}</b><ul>{''.join(items)}</ul></div>"
+        parts.append(f"<div class='vb-match'><div class='vb-where'>{where}</div>"
+                     f"<blockquote class='vb-original'>{body}</blockquote>{diffs}</div>")
+    return "\n".join(parts)
+
+
+def documents_rows(documents: list[Document], passages: list[Passage]) -> list[list]:
+    counts: dict[str, int] = {}
+    for p in passages:
+        counts[p.doc] = counts.get(p.doc, 0) + 1
+    unknown = _ui("unknown")
+    return [[d.title, d.author or unknown, d.date or unknown, d.id, counts.get(d.id, 0)] for d in documents]
+
+
+def document_html(doc: Document | None, passages: list[Passage], highlight: int | None = None) -> str:
+    """A whole document with its paragraph numbers, so a citation can be read in context."""
+    if doc is None:
+        return ""
+    parts = [f"<h2>{_e(doc.title)}</h2><p class='vb-muted'>{_e(doc.id)}{_byline(doc)}</p>"]
+    for p in passages:
+        if p.doc != doc.id:
+            continue
+        cls = " vb-highlight" if highlight == p.paragraph else ""
+        parts.append(f"<div class='vb-para{cls}' id='alinea-{p.paragraph}'><span class='vb-num'>¶{p.paragraph}</span>"
+                     f"{_e(p.text).replace(chr(10) * 2, '<br><br>')}</div>")
+    return "\n".join(parts)

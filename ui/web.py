@@ -1,0 +1,275 @@
+"""The Gradio page: chat with sources, quote checking, the source documents, and named API endpoints.
+
+A thin layer: every action calls the same functions as the CLI (answer.pipeline, verify.service,
+retrieval.service). Offline by construction: system fonts only, no analytics, no share link, bound to
+127.0.0.1 unless --host says otherwise.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from pathlib import Path
+
+import gradio as gr
+
+from answer.pipeline import Turn, ask, ask_stream, warm_up
+from config import Settings
+from errors import UserError
+from prompts import message
+from retrieval.service import get_index, run_search
+from ui import render
+from verify.service import run_quote
+
+log = logging.getLogger(__name__)
+
+EXAMPLES = [
+    "Waarom stoppen steeds meer sociaal werkers met hun werk?",
+    "Wat zijn de pijlers onder solidariteit?",
+    "Hoe lang bestaat formeel sociaal werk al in China?",
+    "Wat bedoelt Veldboer met hybriditeit?",
+]
+MAX_QUESTION_CHARS = 1000
+MAX_QUOTE_CHARS = 5000
+
+CSS = """
+.vb-muted { color: #666; }
+.vb-source { border: 1px solid #ddd; border-radius: 8px; padding: 6px 10px; margin: 6px 0; }
+.vb-source.vb-cited { border-color: #2b6cb0; }
+.vb-source.vb-flash { box-shadow: 0 0 0 3px #f6ad55; }
+.vb-passage { margin: 6px 0; line-height: 1.5; }
+.vb-meta { font-size: 0.8em; color: #777; }
+mark { background: #fde68a; padding: 0 2px; }
+.vb-verdict { padding: 10px 14px; border-radius: 8px; margin-bottom: 10px; }
+.vb-exact { background: #dcfce7; } .vb-altered { background: #fef3c7; } .vb-absent { background: #fee2e2; }
+.vb-match { border-left: 4px solid #ccc; padding-left: 10px; margin: 10px 0; }
+.vb-where { font-size: 0.9em; color: #444; }
+del { background: #fecaca; text-decoration: line-through; } ins { background: #bbf7d0; text-decoration: none; }
+.vb-para { margin: 8px 0; line-height: 1.55; } .vb-num { color: #888; margin-right: 8px; font-size: 0.85em; }
+.vb-para.vb-highlight { background: #fef9c3; }
+"""
+DEMO_CSS = """
+body, .gradio-container { font-size: 20px !important; }
+.gradio-container textarea, .gradio-container input, .gradio-container button { font-size: 20px !important; }
+"""
+# Citation links [n] open source n in the panel next to the chat.
+JS = """
+() => {
+  document.addEventListener('click', (e) => {
+    const a = e.target.closest && e.target.closest('a[href^="#bron-"]');
+    if (!a) return;
+    e.preventDefault(); e.stopPropagation();
+    const d = document.getElementById(a.getAttribute('href').slice(1));
+    if (!d) return;
+    d.open = true;
+    d.scrollIntoView({behavior: 'smooth', block: 'center'});
+    d.classList.add('vb-flash');
+    setTimeout(() => d.classList.remove('vb-flash'), 1500);
+  }, true);
+}
+"""
+
+_model = {"state": "idle", "error": None}
+_feedback_lock = threading.Lock()
+
+
+def _ui(key: str, **kw) -> str:
+    return message(f"ui.{key}", **kw)
+
+
+def start_model_loading(settings: Settings) -> None:
+    """Load and warm the language model in the background so search and quotes work at once."""
+    if _model["state"] != "idle":
+        return
+    _model["state"] = "loading"
+
+    def run() -> None:
+        try:
+            warm_up(settings)
+            _model["state"] = "ready"
+        except Exception as exc:
+            log.exception("language model failed to load")
+            _model["state"], _model["error"] = "error", str(exc)
+
+    threading.Thread(target=run, daemon=True, name="model-loader").start()
+
+
+def save_feedback(settings: Settings, record: dict) -> Path:
+    """Append one feedback record to <feedback_dir>/feedback.jsonl (one line, one write)."""
+    folder = Path(settings.feedback_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "feedback.jsonl"
+    line = json.dumps({"time": time.strftime("%Y-%m-%dT%H:%M:%S"), **record}, ensure_ascii=False) + "\n"
+    with _feedback_lock, open(path, "a", encoding="utf-8") as fh:
+        fh.write(line)
+    return path
+
+
+def build(settings: Settings) -> gr.Blocks:
+    index, _ = get_index(settings)
+    documents = {d.id: d for d in index.documents}
+
+    def chat(question: str, history: list, turns: list):
+        question = (question or "").strip()
+        if not question:
+            gr.Warning(message("errors.empty_query"))
+            yield history, gr.skip(), question, gr.skip(), turns
+            return
+        history = history + [{"role": "user", "content": question},
+                             {"role": "assistant", "content": _ui("searching")}]
+        yield history, gr.skip(), "", _ui("searching"), turns
+        prior = [Turn(t["question"], t["answer"]) for t in turns]
+        raw = ""
+        try:
+            for kind, payload in ask_stream(settings, question, prior):
+                if kind == "sources":
+                    status = _ui("writing") if _model["state"] == "ready" else _ui("model_loading")
+                    history[-1]["content"] = status
+                    yield history, render.sources_html(payload, documents=documents), "", status, turns
+                elif kind == "token":
+                    raw += payload
+                    history[-1]["content"] = raw + " …"
+                    yield history, gr.skip(), "", _ui("writing"), turns
+                elif kind == "done":
+                    result = payload
+        except UserError as exc:
+            log.error("chat input rejected: %s", exc.english)
+            history[-1]["content"] = exc.dutch
+            yield history, gr.skip(), "", "", turns
+            return
+        d = result.to_dict()
+        notes = []
+        if result.standalone != result.question:
+            notes.append(_ui("rewritten", question=result.standalone))
+        if result.refused:
+            notes.append(_ui("refused_note"))
+        elif result.fallback:
+            notes.append(_ui("fallback_note"))
+        elif result.checked and (dropped := [s for s in result.checked.sentences if not s.supported]):
+            notes.append(_ui("dropped_note", n=len(dropped)))
+        answer_md = render.citation_links(d["answer"])
+        if notes:
+            answer_md += "\n\n" + "\n".join(f"*{n}*" for n in notes)
+        history[-1]["content"] = answer_md
+        cited = {c["n"] for c in d["citations"]}
+        turns = turns + [{"question": question, "answer": d["answer"],
+                          "sources": [c for c in d["citations"]], "refused": d["refused"]}]
+        yield history, render.sources_html(result.sources, cited, documents), "", "", turns
+
+    def reset():
+        return [], render.sources_html([]), "", "", []
+
+    def feedback(data: gr.LikeData, turns: list):
+        turn_no = data.index // 2 if isinstance(data.index, int) else (data.index[0] // 2 if data.index else 0)
+        turn = turns[turn_no] if 0 <= turn_no < len(turns) else {}
+        save_feedback(settings, {"liked": bool(data.liked), "question": turn.get("question"),
+                                 "answer": turn.get("answer"), "sources": turn.get("sources", [])})
+        gr.Info(_ui("feedback_thanks"))
+
+    def check(quote: str) -> str:
+        try:
+            return render.quote_html(run_quote(settings, quote))
+        except UserError as exc:
+            log.error("quote input rejected: %s", exc.english)
+            return f"<div class='vb-verdict vb-absent' data-verdict='error'>{exc.dutch}</div>"
+
+    def show_document(doc_id: str, paragraph: float | None):
+        idx, _ = get_index(settings)
+        doc = idx.document(doc_id) if doc_id else None
+        return render.document_html(doc, idx.passages, int(paragraph) if paragraph else None)
+
+    # API endpoints for gradio_client: plain data in, plain data out.
+    def api_ask(question: str) -> dict:
+        """Answer a Dutch question; returns answer text, refusal flag and verified citations."""
+        try:
+            return ask(settings, question).to_dict()
+        except UserError as exc:
+            raise gr.Error(exc.dutch) from exc
+
+    def api_quote(quote: str) -> dict:
+        """Check a quotation: verdict exact / altered / absent with locations."""
+        try:
+            return run_quote(settings, quote).to_dict()
+        except UserError as exc:
+            raise gr.Error(exc.dutch) from exc
+
+    def api_search(query: str, k: int = 5) -> dict:
+        """Hybrid search: the k best passages."""
+        try:
+            return {"query": query, "passages": [h.to_dict() for h in run_search(settings, query, int(k))]}
+        except UserError as exc:
+            raise gr.Error(exc.dutch) from exc
+
+    with gr.Blocks(title=_ui("title"), analytics_enabled=False) as app:
+        gr.Markdown(f"# {_ui('title')}\n{_ui('subtitle')}")
+        with gr.Tabs():
+            with gr.Tab(_ui("tab_chat"), id="chat"):
+                with gr.Row():
+                    with gr.Column(scale=3):
+                        chatbot = gr.Chatbot(height=560 if settings.demo else 480, elem_id="chatbot",
+                                             buttons=["copy"], layout="bubble", show_label=False)
+                        status = gr.Markdown("", elem_id="status")
+                        with gr.Row():
+                            question = gr.Textbox(label=_ui("question_label"), placeholder=_ui("question_placeholder"),
+                                                  max_length=MAX_QUESTION_CHARS, scale=5, elem_id="question",
+                                                  autofocus=True, lines=1)
+                            send = gr.Button(_ui("send"), variant="primary", scale=1, elem_id="send")
+                        gr.Examples(EXAMPLES, inputs=[question], label=_ui("examples"))
+                        reset_btn = gr.Button(_ui("reset"), elem_id="reset", size="sm")
+                    with gr.Column(scale=2):
+                        sources = gr.HTML(render.sources_html([]), elem_id="sources")
+                turns = gr.State([])
+                outputs = [chatbot, sources, question, status, turns]
+                for trigger in (send.click, question.submit):
+                    trigger(chat, [question, chatbot, turns], outputs, api_visibility="private",
+                            concurrency_limit=1, concurrency_id="llm")
+                reset_btn.click(reset, None, outputs, api_visibility="private", queue=False)
+                chatbot.like(feedback, [turns], None, api_visibility="private", queue=False)
+
+            with gr.Tab(_ui("tab_quote"), id="quote"):
+                quote_in = gr.Textbox(label=_ui("quote_label"), placeholder=_ui("quote_placeholder"), lines=4,
+                                      max_length=MAX_QUOTE_CHARS, elem_id="quote")
+                quote_btn = gr.Button(_ui("quote_button"), variant="primary", elem_id="check")
+                quote_out = gr.HTML(elem_id="verdict")
+                quote_btn.click(check, [quote_in], [quote_out], api_visibility="private", concurrency_limit=4)
+                quote_in.submit(check, [quote_in], [quote_out], api_visibility="private", concurrency_limit=4)
+
+            with gr.Tab(_ui("tab_sources"), id="sources-tab"):
+                gr.Dataframe(value=render.documents_rows(index.documents, index.passages),
+                             headers=[_ui("col_title"), _ui("col_author"), _ui("col_date"), _ui("col_id"),
+                                      _ui("col_paragraphs")], interactive=False, elem_id="documents")
+                with gr.Row():
+                    doc_pick = gr.Dropdown([(d.title, d.id) for d in index.documents], label=_ui("document_pick"),
+                                           elem_id="doc-pick", scale=4)
+                    para_pick = gr.Number(label=_ui("paragraph").capitalize(), precision=0, minimum=0,
+                                          elem_id="para-pick", scale=1)
+                doc_view = gr.HTML(elem_id="document")
+                doc_pick.change(show_document, [doc_pick, para_pick], [doc_view], api_visibility="private")
+                para_pick.change(show_document, [doc_pick, para_pick], [doc_view], api_visibility="private")
+
+        gr.api(api_ask, api_name="ask", concurrency_limit=1, concurrency_id="llm")
+        gr.api(api_quote, api_name="quote", concurrency_limit=4)
+        gr.api(api_search, api_name="search", concurrency_limit=4)
+    return app
+
+
+def theme() -> gr.themes.Base:
+    """System fonts only: the default theme would fetch fonts from the internet."""
+    return gr.themes.Default(font=["ui-sans-serif", "system-ui", "Segoe UI", "Arial", "sans-serif"],
+                             font_mono=["ui-monospace", "SFMono-Regular", "Menlo", "monospace"])
+
+
+def launch(settings: Settings, block: bool = True):
+    app = build(settings)
+    start_model_loading(settings)
+    app.queue(default_concurrency_limit=4, max_size=100)
+    return app.launch(server_name=settings.host, server_port=settings.port, share=False, inbrowser=False,
+                      show_error=False, ssr_mode=False, pwa=False, mcp_server=False, enable_monitoring=False,
+                      footer_links=["api"], theme=theme(), css=CSS + (DEMO_CSS if settings.demo else ""),
+                      js=JS, prevent_thread_lock=not block, quiet=False)
+
+
+def serve(settings: Settings) -> None:
+    print(f"Vraagbaak: index laden ({settings.corpus})…", flush=True)
+    launch(settings, block=True)
