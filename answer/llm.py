@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import queue
+import secrets
 import threading
 import time
 from dataclasses import dataclass, field
@@ -90,6 +91,9 @@ def _llamacpp(model_path: Path, settings: Settings) -> LLM:
     params.cpuparams_batch.n_threads = settings.threads
     params.verbosity = -1
     params.warmup = False
+    # xllamacpp also opens an HTTP port on 127.0.0.1; we call it in-process, so lock that port with a key
+    # nobody knows rather than leave a model server open to every local user.
+    params.api_keys = [secrets.token_urlsafe(24)]
     server = xl.Server(params)
 
     def stream(messages: Messages, max_tokens: int, timing: Timing) -> Iterator[str]:

@@ -71,7 +71,8 @@ def page(browser, server):
     pg = context.new_page()
     pg.requests = []
     pg.on("request", lambda r: pg.requests.append(r.url))
-    pg.goto(server["url"], wait_until="networkidle")
+    pg.goto(server["url"], wait_until="load")
+    pg.wait_for_selector("#question textarea", timeout=30_000)
     yield pg
     context.close()
 

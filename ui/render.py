@@ -82,8 +82,8 @@ def _diff_html(text: str, start: int, differences: list[dict]) -> str:
 def quote_html(result: QuoteResult) -> str:
     verdict = result.verdict
     label = message(f"verdict_short.{verdict}")
-    parts = [f"<div class='vb-verdict vb-{verdict}' data-verdict='{verdict}'><b>{_e(label.capitalize())}</b>"
-             f" — {_e(message(f'verdicts.{verdict}'))}</div>"]
+    parts = [f"<div class='vb-verdict vb-{verdict}' data-verdict='{verdict}' title='{_e(label)}'>"
+             f"<b>{_e(message(f'verdicts.{verdict}'))}</b></div>"]
     if verdict == "absent" and result.matches:
         parts.append(f"<p>{_e(_ui('quote_closest'))}</p>")
     for m in result.matches:
