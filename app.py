@@ -77,6 +77,15 @@ def build_parser() -> argparse.ArgumentParser:
     _common(s)
     _io(s, "question", "the question")
 
+    s = sub.add_parser("add", help="add documents (.txt .md .html .pdf .docx) to the corpus")
+    _common(s)
+    s.add_argument("files", nargs="+", metavar="FILE")
+    s.add_argument("--json", action="store_true")
+
+    s = sub.add_parser("remove", help="remove an added document from the corpus")
+    _common(s)
+    s.add_argument("doc", metavar="DOC", help="document id (its file name)")
+
     s = sub.add_parser("index", help="build (or verify) the index")
     _common(s)
     s.add_argument("--rebuild", action="store_true", help="rebuild even if a sound index exists")
@@ -204,6 +213,54 @@ def cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_add(settings: Settings, args: argparse.Namespace) -> int:
+    """Add each file; report each; exit 2 if any could not be added (the others are kept)."""
+    from corpus.library import add_file
+    from prompts import message
+    from retrieval.service import forget, get_index
+
+    results, failed = [], 0
+    for f in args.files:
+        path = Path(f)
+        try:
+            try:
+                data = path.read_bytes()
+            except OSError as exc:
+                raise UserError("corpus_unreadable", f"cannot read {path}: {exc}", path=str(path)) from exc
+            added = add_file(settings, path.name, data)
+            results.append({"file": f, "doc": added.doc_id, "title": added.title, "paragraphs": added.paragraphs})
+            if not args.json:
+                print(message("ui.added_ok", name=added.doc_id, paragraphs=added.paragraphs))
+        except UserError as exc:
+            failed += 1
+            log.error("%s", exc.english)
+            results.append({"file": f, "error": exc.dutch})
+            if not args.json:
+                print(message("ui.add_failed", name=path.name, reason=exc.dutch), file=sys.stderr)
+    t0 = time.perf_counter()
+    forget(settings)
+    index, _ = get_index(settings)
+    if args.json:
+        print(json.dumps({"results": results, "index_seconds": round(time.perf_counter() - t0, 2),
+                          "passages": len(index.passages)}, ensure_ascii=False, indent=1))
+    else:
+        print(f"Index bijgewerkt: {len(index.documents)} documenten, {len(index.passages)} passages "
+              f"({time.perf_counter() - t0:.1f} s)")
+    return EXIT_BAD_INPUT if failed else 0
+
+
+def cmd_remove(settings: Settings, args: argparse.Namespace) -> int:
+    from corpus.library import remove
+    from prompts import message
+    from retrieval.service import get_index
+
+    remove(settings, args.doc)
+    print(message("ui.removed_ok", name=args.doc))
+    index, _ = get_index(settings)
+    print(f"Index bijgewerkt: {len(index.documents)} documenten, {len(index.passages)} passages")
+    return 0
+
+
 def cmd_index(settings: Settings, args: argparse.Namespace) -> int:
     from retrieval.service import get_index
 
@@ -224,7 +281,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
 
 COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
-    "search": cmd_search, "quote": cmd_quote, "ask": cmd_ask, "index": cmd_index, "serve": cmd_serve,
+    "search": cmd_search, "quote": cmd_quote, "ask": cmd_ask, "add": cmd_add, "remove": cmd_remove, "index": cmd_index, "serve": cmd_serve,
 }
 
 

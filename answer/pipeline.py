@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Iterator
 
-from answer.context import Ranked, Source, prompt_block, select
+from answer.context import Ranked, Source, prompt_block, select, sentence_vectors, sentences_of
 from answer.llm import LLM, Timing, get_llm
 from config import Settings
 from prompts import message, template
@@ -26,11 +26,14 @@ from verify.service import get_quote_index
 
 log = logging.getLogger(__name__)
 
-SOURCES_K = 3
+SOURCES_K = 5  # passages whose sentences compete for the prompt (the prompt budget is in sentences)
 MIN_DENSE = 0.79  # below this the best passage is about something else (calibrated, see eval/answers.py)
 MIN_DENSE_NO_TERMS = 0.85  # when no question word occurs in the corpus at all
 FALLBACK_MIN = 0.90  # sentence score (e5 similarity + word overlap) the quoted fallback needs
-FALLBACK_AFTER_REFUSAL_MIN = 0.94  # stricter when the model itself said the sources do not hold it
+FALLBACK_AFTER_REFUSAL_MIN = 0.92  # stricter when the model itself said the sources do not hold it
+_YES_NO_RE = re.compile(r"^(is|zijn|kan|kunnen|moet|moeten|heeft|hebben|doet|doen|wordt|worden|was|waren|"
+                        r"bestaat|klopt|mag|mogen|zal|zullen|gaat|gaan)\b", re.I)
+_YES_NO_ANSWER_RE = re.compile(r"^\s*(ja|nee)\b", re.I)
 _FOLLOW_UP_RE = re.compile(r"^(en|maar|ook|dus|daarnaast|en wat|wat nog)\b|\b(zij|hij|ze|hem|haar|hun|dit|dat|"
                            r"deze|die|daar|daarover|erover|het artikel|de auteur)\b", re.I)
 
@@ -116,7 +119,8 @@ def missing_specifics(question: str, hits: list[Hit]) -> list[str]:
     missing = []
     for m in _ENTITY_RE.finditer(question.strip()):
         word = strip_accents(m.group(1)).lower().rstrip(".,")
-        probe = word if word[0].isdigit() else word[:5]
+        # Names inflect ("Chinese", "Chinezen" for "China"): compare the first half, at least 4 letters.
+        probe = word if word[0].isdigit() else word[:max(4, (len(word) + 1) // 2)]
         if probe and probe not in text:
             missing.append(m.group(1))
     return missing
@@ -205,6 +209,11 @@ def ask_stream(settings: Settings, question: str, history: list[Turn] | None = N
     timings["first_token_ms"] = round((first - t0) * 1000, 1) if first else None
     checked = check_answer(raw, sources, get_quote_index(settings))
     notes = [f"{s.reason}: {s.text}" for s in checked.sentences if s.reason]
+    if _YES_NO_RE.match(standalone) and _YES_NO_ANSWER_RE.match(raw):
+        # Word overlap cannot check a yes or a no: let the source speak for itself instead.
+        for s in checked.sentences:
+            s.supported, s.cited, s.reason = False, [], "yes/no claim cannot be verified"
+        notes.append("yes/no claim cannot be verified; quoting the source instead")
     fallback = False
     if checked.kept:
         answer, refused = checked.answer_text(), False
@@ -231,6 +240,13 @@ def warm_up(settings: Settings) -> LLM:
     if llm.backend == "llamacpp":
         llm.complete(build_messages("Wat is sociaal werk?", []), max_tokens=1)
     return llm
+
+
+def pre_embed_sentences(settings: Settings, limit: int = 3000) -> None:
+    """Embed every sentence of a small corpus ahead of time (sentence selection then costs no embedding)."""
+    index, embedder = get_index(settings)
+    if len(index.passages) <= limit:
+        sentence_vectors(embedder, [s.text for p in index.passages for s in sentences_of(p, 0)])
 
 
 def ask(settings: Settings, question: str, history: list[Turn] | None = None, llm: LLM | None = None) -> AskResult:

@@ -82,22 +82,26 @@ def _load_jsonl(path: Path) -> list[Document]:
     return docs
 
 
-def load_corpus(path: str | Path, max_chars: int = 1200) -> Corpus:
-    """Load and clean every document under `path`; raise UserError when there is nothing usable."""
-    p = Path(path)
+def _load_one(p: Path) -> list[Document]:
     if not p.exists():
         raise UserError("corpus_missing", f"corpus path does not exist: {p}", path=str(p))
     try:
         if p.is_dir():
-            docs = _load_folder(p)
-        elif p.suffix.lower() == ".jsonl":
-            docs = _load_jsonl(p)
-        elif p.suffix.lower() in TEXT_SUFFIXES:
-            docs = [document_from_text(p.name, _read_text(p), source=str(p))]
-        else:
-            raise UserError("corpus_kind", f"unsupported corpus file type: {p}", path=str(p))
+            return _load_folder(p)
+        if p.suffix.lower() == ".jsonl":
+            return _load_jsonl(p)
+        if p.suffix.lower() in TEXT_SUFFIXES:
+            return [document_from_text(p.name, _read_text(p), source=str(p))]
+        raise UserError("corpus_kind", f"unsupported corpus file type: {p}", path=str(p))
     except PermissionError as exc:
         raise UserError("corpus_unreadable", f"cannot read corpus at {p}: {exc}", path=str(p)) from exc
+
+
+def load_corpus(path: str | Path | list, max_chars: int = 1200) -> Corpus:
+    """Load and clean every document under `path` (or several paths); UserError when nothing is usable."""
+    paths = [Path(x) for x in path] if isinstance(path, list) else [Path(path)]
+    p = paths[0]
+    docs = [d for q in paths for d in _load_one(q)]
     docs = [d for d in docs if d.text.strip()]
     ids = [d.id for d in docs]
     if len(set(ids)) != len(ids):

@@ -17,7 +17,7 @@ import statistics
 import time
 
 import config  # noqa: F401
-from answer.pipeline import ask, warm_up
+from answer.pipeline import ask, pre_embed_sentences, warm_up
 from config import load_settings
 from eval.common import EVAL_DIR, XQUAD_DIR, read_jsonl, write_result
 from retrieval.text import strip_accents
@@ -47,6 +47,7 @@ def main() -> None:
     t0 = time.perf_counter()
     llm = warm_up(settings)
     load_s = time.perf_counter() - t0
+    pre_embed_sentences(settings)
 
     seeds = read_jsonl(EVAL_DIR / "seed_questions.jsonl")
     unans = read_jsonl(EVAL_DIR / "unanswerable.jsonl")

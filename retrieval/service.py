@@ -6,6 +6,7 @@ import threading
 from pathlib import Path
 
 from config import Settings
+from corpus.library import corpus_paths
 from corpus.load import load_corpus
 from errors import UserError
 from retrieval.embed import Embedder, get_embedder
@@ -21,8 +22,8 @@ _loaded: dict[tuple, tuple[Index, Embedder]] = {}
 
 
 def _key(settings: Settings) -> tuple:
-    return (str(Path(settings.corpus).resolve()), settings.embedder, settings.max_passage_chars,
-            str(Path(settings.cache_dir).resolve()))
+    return (str(Path(settings.corpus).resolve()), str(Path(settings.added_dir).resolve()), settings.embedder,
+            settings.max_passage_chars, str(Path(settings.cache_dir).resolve()))
 
 
 def get_index(settings: Settings, rebuild: bool = False, progress=None) -> tuple[Index, Embedder]:
@@ -31,7 +32,7 @@ def get_index(settings: Settings, rebuild: bool = False, progress=None) -> tuple
     with _lock:
         if key in _loaded and not rebuild:
             return _loaded[key]
-        corpus = load_corpus(settings.corpus, settings.max_passage_chars)
+        corpus = load_corpus(corpus_paths(settings), settings.max_passage_chars)
         embedder = get_embedder(settings.embedder, settings.threads)
         index = open_index(corpus, embedder, Path(settings.cache_dir), settings.max_passage_chars,
                            rebuild=rebuild, progress=progress)

@@ -1,6 +1,7 @@
 """The web app as a user meets it: real server, real model, real headless Chromium (Debian's package)."""
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -31,7 +32,8 @@ def _free_port() -> int:
 def server(seed_index, cache_dir, tmp_path_factory):
     port = _free_port()
     feedback = tmp_path_factory.mktemp("feedback")
-    env = {**os.environ, "VRAAGBAAK_CACHE_DIR": str(cache_dir), "VRAAGBAAK_FEEDBACK_DIR": str(feedback)}
+    env = {**os.environ, "VRAAGBAAK_CACHE_DIR": str(cache_dir), "VRAAGBAAK_FEEDBACK_DIR": str(feedback),
+           "VRAAGBAAK_ADDED_DIR": str(tmp_path_factory.mktemp("added"))}
     log = open(tmp_path_factory.mktemp("log") / "server.log", "w")
     proc = subprocess.Popen([PYTHON, str(ROOT / "app.py"), "--port", str(port)], env=env, stdout=log,
                             stderr=subprocess.STDOUT, cwd=ROOT)
@@ -104,6 +106,18 @@ def test_chat_streams_a_verified_answer_with_a_clickable_citation(page, server):
     assert "30 jaar" in opened.inner_text()
     assert opened.locator("mark").count() >= 1  # the supporting sentence is highlighted
     page.screenshot(path=str(SHOTS / "chat.png"), full_page=True)
+    page.wait_for_function("document.querySelector('#model-state').innerText.includes('taalmodel is klaar')",
+                           timeout=15_000)
+
+    # Thumbs up is stored locally with the question, the answer and its sources.
+    page.locator("#chatbot").get_by_role("button", name="Like").last.click()
+    feedback = server["feedback"] / "feedback.jsonl"
+    deadline = time.time() + 10
+    while time.time() < deadline and not feedback.exists():
+        time.sleep(0.2)
+    record = json.loads(feedback.read_text().splitlines()[-1])
+    assert record["liked"] is True and "China" in record["question"] and "30" in record["answer"]
+    assert record["sources"] and record["sources"][0]["doc"] == "004_2ca47b64a9ad85fe.txt"
 
 
 def test_quote_check_highlights_the_changed_word(page):
@@ -145,3 +159,22 @@ def test_named_api_endpoints(server):
     assert verdict["verdict"] == "exact"
     answer = client.predict("Wat is de hoofdstad van Australië?", api_name="/ask")
     assert answer["refused"] is True and answer["answer"] == "Dat staat niet in de bronnen."
+
+
+def test_upload_documents_from_the_sources_page(page, tmp_path):
+    good = tmp_path / "moestuin.txt"
+    good.write_text("Moestuin in Kampen\n\nIn Kampen onderhouden twintig buurtbewoners samen een moestuin achter "
+                    "het buurthuis; de oogst gaat naar de voedselbank.\n", encoding="utf-8")
+    bad = tmp_path / "leeg.txt"
+    bad.write_text("")
+    page.get_by_role("tab", name="Bronnen").click()
+    page.set_input_files("#upload input[type=file]", [str(good), str(bad)])
+    page.wait_for_timeout(1500)
+    page.click("#add")
+    page.wait_for_function("document.querySelector('#change-log').innerText.includes('moestuin.txt')",
+                           timeout=120_000)
+    log = page.locator("#change-log").inner_text()
+    assert "Toegevoegd: moestuin.txt" in log and "leeg.txt bevat geen bruikbare tekst" in log
+    page.wait_for_function("document.querySelector('#documents').innerText.includes('Moestuin in Kampen')",
+                           timeout=20_000)
+    page.screenshot(path=str(SHOTS / "add-documents.png"), full_page=True)

@@ -14,11 +14,12 @@ from pathlib import Path
 
 import gradio as gr
 
-from answer.pipeline import Turn, ask, ask_stream, warm_up
+from answer.pipeline import Turn, ask, ask_stream, pre_embed_sentences, warm_up
 from config import Settings
 from errors import UserError
 from prompts import message
-from retrieval.service import get_index, run_search
+from corpus import library
+from retrieval.service import forget, get_index, run_search
 from ui import render
 from verify.service import run_quote
 
@@ -88,6 +89,7 @@ def start_model_loading(settings: Settings) -> None:
         try:
             warm_up(settings)
             _model["state"] = "ready"
+            pre_embed_sentences(settings)
         except Exception as exc:
             log.exception("language model failed to load")
             _model["state"], _model["error"] = "error", str(exc)
@@ -179,6 +181,47 @@ def build(settings: Settings) -> gr.Blocks:
         doc = idx.document(doc_id) if doc_id else None
         return render.document_html(doc, idx.passages, int(paragraph) if paragraph else None)
 
+    def added_choices() -> list[str]:
+        try:
+            folder = library.add_target(settings)
+        except UserError:
+            return []
+        return sorted(p.name for p in folder.glob("*") if p.is_file() and not p.name.startswith(".")) \
+            if folder.is_dir() else []
+
+    def after_change(lines: list[str]):
+        forget(settings)
+        idx, _ = get_index(settings)
+        documents.clear()
+        documents.update({d.id: d for d in idx.documents})
+        return ("\n\n".join(lines), render.documents_rows(idx.documents, idx.passages),
+                gr.Dropdown(choices=[(d.title, d.id) for d in idx.documents]),
+                gr.Dropdown(choices=added_choices(), value=None), None)
+
+    def add_uploaded(files: list | None):
+        lines = []
+        for f in files or []:
+            path = Path(f if isinstance(f, str) else f.name)
+            name = getattr(f, "orig_name", None) or path.name
+            try:
+                added = library.add_file(settings, name, path.read_bytes())
+                lines.append(_ui("added_ok", name=added.doc_id, paragraphs=added.paragraphs))
+            except UserError as exc:
+                log.error("upload rejected: %s", exc.english)
+                lines.append(_ui("add_failed", name=name, reason=exc.dutch))
+        return after_change(lines)
+
+    def remove_document(doc_id: str | None):
+        if not doc_id:
+            return after_change([])
+        try:
+            library.remove(settings, doc_id)
+            lines = [_ui("removed_ok", name=doc_id)]
+        except UserError as exc:
+            log.error("remove rejected: %s", exc.english)
+            lines = [_ui("add_failed", name=doc_id, reason=exc.dutch)]
+        return after_change(lines)
+
     # API endpoints for gradio_client: plain data in, plain data out.
     def api_ask(question: str) -> dict:
         """Answer a Dutch question; returns answer text, refusal flag and verified citations."""
@@ -201,8 +244,18 @@ def build(settings: Settings) -> gr.Blocks:
         except UserError as exc:
             raise gr.Error(exc.dutch) from exc
 
+    def model_state():
+        state = _model["state"]
+        text = _ui("model_state_ready") if state == "ready" else (
+            _ui("model_state_error") if state == "error" else _ui("model_state_loading"))
+        return text, gr.Timer(active=state not in ("ready", "error"))
+
     with gr.Blocks(title=_ui("title"), analytics_enabled=False) as app:
         gr.Markdown(f"# {_ui('title')}\n{_ui('subtitle')}")
+        model_line = gr.Markdown(elem_id="model-state")
+        ticker = gr.Timer(1.5)
+        ticker.tick(model_state, None, [model_line, ticker], api_visibility="private", queue=False)
+        app.load(model_state, None, [model_line, ticker], api_visibility="private", queue=False)
         with gr.Tabs():
             with gr.Tab(_ui("tab_chat"), id="chat"):
                 with gr.Row():
@@ -236,7 +289,7 @@ def build(settings: Settings) -> gr.Blocks:
                 quote_in.submit(check, [quote_in], [quote_out], api_visibility="private", concurrency_limit=4)
 
             with gr.Tab(_ui("tab_sources"), id="sources-tab"):
-                gr.Dataframe(value=render.documents_rows(index.documents, index.passages),
+                documents_table = gr.Dataframe(value=render.documents_rows(index.documents, index.passages),
                              headers=[_ui("col_title"), _ui("col_author"), _ui("col_date"), _ui("col_id"),
                                       _ui("col_paragraphs")], interactive=False, elem_id="documents")
                 with gr.Row():
@@ -247,6 +300,22 @@ def build(settings: Settings) -> gr.Blocks:
                 doc_view = gr.HTML(elem_id="document")
                 doc_pick.change(show_document, [doc_pick, para_pick], [doc_view], api_visibility="private")
                 para_pick.change(show_document, [doc_pick, para_pick], [doc_view], api_visibility="private")
+                if not settings.demo:  # visitors at a demonstration cannot change the corpus
+                    gr.Markdown(f"### {_ui('add_heading')}")
+                    upload = gr.File(label=_ui("add_files"), file_count="multiple", elem_id="upload",
+                                     file_types=[".txt", ".md", ".html", ".htm", ".pdf", ".docx"])
+                    add_btn = gr.Button(_ui("add_button"), elem_id="add")
+                    gr.Markdown(f"### {_ui('remove_heading')}")
+                    with gr.Row():
+                        remove_pick = gr.Dropdown(added_choices(), label=_ui("remove_pick"), elem_id="remove-pick",
+                                                  scale=4)
+                        remove_btn = gr.Button(_ui("remove_button"), elem_id="remove", scale=1)
+                    change_log = gr.Markdown(elem_id="change-log")
+                    changed = [change_log, documents_table, doc_pick, remove_pick, upload]
+                    add_btn.click(add_uploaded, [upload], changed, api_visibility="private",
+                                  concurrency_limit=1, concurrency_id="corpus")
+                    remove_btn.click(remove_document, [remove_pick], changed, api_visibility="private",
+                                     concurrency_limit=1, concurrency_id="corpus")
 
         gr.api(api_ask, api_name="ask", concurrency_limit=1, concurrency_id="llm")
         gr.api(api_quote, api_name="quote", concurrency_limit=4)

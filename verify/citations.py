@@ -1,8 +1,8 @@
 """Check a generated answer against its sources, sentence by sentence. The model is never trusted.
 
 - Citation numbers that point at no source are removed.
-- Each sentence must be supported by a cited source: most of its content words (Dutch stems) and every
-  number in it must occur in that source. A sentence without a citation gets one if a source supports it.
+- Each sentence must be supported by a cited source: nearly all of its content words (Dutch stems) must
+  occur in two consecutive sentences of that source, and every number in it somewhere in the source. A sentence without a citation gets one if a source supports it.
 - Text between quotation marks must occur in the corpus (the quote checker's exact verdict).
 - Unsupported sentences are dropped; what survives carries the citations that were verified.
 """
@@ -15,7 +15,7 @@ from answer.context import Source
 from retrieval.text import content_stems, strip_accents
 from verify.quotes import QuoteIndex, check_quote
 
-SUPPORT_MIN = 0.6  # share of a sentence's content stems found in the cited source
+SUPPORT_MIN = 0.75  # share of a sentence's content stems found in one place of the cited source
 _CITE_RE = re.compile(r"\s*\[(\d+(?:\s*[,;]\s*\d+)*)\]")
 _QUOTED_RE = re.compile(r"[„“\"«‘']([^„“”\"«»‘’']{8,}?)[”\"»’']")
 _NUMBER_RE = re.compile(r"\d+(?:[.,]\d+)*")
@@ -77,15 +77,26 @@ def is_refusal(answer: str) -> bool:
     return bool(_REFUSAL_RE.search(strip_accents(answer)))
 
 
+def _windows(text: str) -> list[str]:
+    """Overlapping pairs of consecutive sentences: a claim must come from one place, not from words
+    scattered over a whole paragraph."""
+    sents = [s for s in re.split(r"(?<=[.!?…])\s+|\n+", text) if s.strip()]
+    return [" ".join(sents[i:i + 2]) for i in range(max(1, len(sents) - 1))] if sents else [text]
+
+
 def support(sentence: str, source_text: str) -> float:
-    """Share of the sentence's content stems present in the source; 0 if a number is missing."""
+    """How well one place in the source backs the sentence: the share of its content stems found in the
+    best pair of consecutive source sentences; 0 if a number is missing or too many words are."""
     stems = set(content_stems(sentence))
     numbers = set(_NUMBER_RE.findall(sentence))
     if numbers - set(_NUMBER_RE.findall(source_text)):
         return 0.0
     if not stems:
         return 1.0
-    return len(stems & set(content_stems(source_text))) / len(stems)
+    best_missing = min(len(stems - set(content_stems(w))) for w in _windows(source_text))
+    if best_missing > len(stems) // 4:  # up to 3 content words: none may be missing; 4-7: one; 8-11: two
+        return 0.0
+    return 1 - best_missing / len(stems)
 
 
 def check_answer(answer: str, sources: list[Source], quote_index: QuoteIndex | None) -> Checked:

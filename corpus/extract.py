@@ -1,0 +1,102 @@
+"""Plain text out of the files users add: .txt, .md, .html, .pdf, .docx.
+
+Each reader returns the text (cleaning and splitting happen in corpus.clean / corpus.split like for any
+other document) or raises UserError with a Dutch message that says what is wrong with the file.
+"""
+from __future__ import annotations
+
+import io
+import logging
+
+from errors import UserError
+
+log = logging.getLogger(__name__)
+SUFFIXES = {".txt", ".md", ".html", ".htm", ".pdf", ".docx"}
+MIN_TEXT_CHARS = 20
+
+
+def decode_text(data: bytes, name: str) -> str:
+    """UTF-8 (with or without BOM), else Windows-1252, else Latin-1.
+
+    Statistical charset detection misreads short Dutch texts (é became ť in tests); for Western European
+    text that is not UTF-8, cp1252 is by far the likeliest, and Latin-1 covers the few bytes it lacks."""
+    if b"\x00" in data[:8192]:
+        raise UserError("binary_file", f"{name}: looks binary (NUL bytes), not text", name=name)
+    for encoding in ("utf-8-sig", "cp1252", "latin-1"):
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        if encoding != "utf-8-sig":
+            log.warning("%s is not UTF-8; decoded it as %s", name, encoding)
+        return text
+    raise AssertionError("latin-1 decodes any byte string")
+
+
+def _html(data: bytes, name: str) -> str:
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(decode_text(data, name), "html.parser")
+    for tag in soup(["script", "style", "noscript", "nav", "header", "footer", "aside", "form", "iframe", "svg",
+                     "button", "template"]):
+        tag.decompose()
+    body = soup.find("article") or soup.find("main") or soup.body or soup
+    title = soup.title.get_text(" ", strip=True) if soup.title else ""
+    blocks = []
+    for el in body.find_all(["h1", "h2", "h3", "h4", "p", "li", "blockquote", "pre", "td"]):
+        if el.find(["p", "li", "blockquote"]):  # a container: its children are visited on their own
+            continue
+        text = " ".join(el.get_text(" ", strip=True).split())
+        if text:
+            blocks.append(("• " + text) if el.name == "li" else text)
+    if not blocks:
+        blocks = [line.strip() for line in body.get_text("\n").splitlines() if line.strip()]
+    h1 = body.find("h1")
+    if title and not (h1 and h1.get_text(strip=True)) and (not blocks or blocks[0] != title):
+        blocks.insert(0, title)
+    return "\n\n".join(blocks)
+
+
+def _pdf(data: bytes, name: str) -> str:
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        pages = [(page.extract_text() or "") for page in reader.pages]
+    except (PdfReadError, ValueError, KeyError) as exc:
+        raise UserError("bad_pdf", f"{name}: unreadable PDF ({exc})", name=name) from exc
+    text = "\n\n".join(p.strip() for p in pages if p.strip())
+    if len(text.strip()) < MIN_TEXT_CHARS:
+        raise UserError("pdf_no_text", f"{name}: PDF has no text layer (scanned or image-only)", name=name)
+    return text
+
+
+def _docx(data: bytes, name: str) -> str:
+    import docx
+
+    try:
+        document = docx.Document(io.BytesIO(data))
+    except Exception as exc:  # python-docx raises several kinds for a broken file
+        raise UserError("bad_docx", f"{name}: unreadable .docx ({exc})", name=name) from exc
+    return "\n\n".join(p.text.strip() for p in document.paragraphs if p.text.strip())
+
+
+def extract(name: str, data: bytes) -> str:
+    """Text of a file by its suffix; UserError for anything unusable."""
+    suffix = "." + name.rsplit(".", 1)[-1].lower() if "." in name else ""
+    if suffix not in SUFFIXES:
+        raise UserError("unsupported_type", f"{name}: unsupported file type {suffix or '(none)'}", name=name)
+    if not data.strip():
+        raise UserError("empty_file", f"{name}: empty file", name=name)
+    if suffix in {".txt", ".md"}:
+        text = decode_text(data, name)
+    elif suffix in {".html", ".htm"}:
+        text = _html(data, name)
+    elif suffix == ".pdf":
+        text = _pdf(data, name)
+    else:
+        text = _docx(data, name)
+    if len(text.strip()) < MIN_TEXT_CHARS:
+        raise UserError("empty_file", f"{name}: no usable text", name=name)
+    return text

@@ -1,0 +1,110 @@
+"""Several visitors at once: 10 sessions ask questions simultaneously while others check quotes and search.
+
+    .venv/bin/python -m eval.load            # starts the app on a free port, writes eval/results/load.json
+
+Each session is its own gradio_client connection. Reported: errors, median and worst time from submitting
+a question to its answer, whether queued visitors saw their queue position, and how long quote checks and
+searches took while the model queue was full (they must not wait for it).
+"""
+from __future__ import annotations
+
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+
+import config  # noqa: F401
+from config import ROOT
+from eval.common import EVAL_DIR, read_jsonl, write_result
+
+SESSIONS = 10
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def main() -> None:
+    from gradio_client import Client
+
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "--port", str(port)], cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=os.environ.copy())
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        t_start = time.perf_counter()
+        while True:
+            try:
+                urllib.request.urlopen(url, timeout=2)
+                break
+            except OSError:
+                if time.perf_counter() - t_start > 180:
+                    raise RuntimeError("app did not start")
+                time.sleep(0.3)
+        page_ready_s = time.perf_counter() - t_start
+        warm = Client(url, verbose=False)
+        warm.predict("Wat is de kern van solidariteit?", api_name="/ask")  # model loaded and warm
+        questions = [r["question"] for r in read_jsonl(EVAL_DIR / "seed_questions.jsonl")][:SESSIONS]
+        clients = [Client(url, verbose=False) for _ in range(SESSIONS)]
+        waits: list[float] = [0.0] * SESSIONS
+        errors: list[str] = []
+        ranks_seen: list[set] = [set() for _ in range(SESSIONS)]
+        side: dict[str, list[float]] = {"quote": [], "search": []}
+        barrier = threading.Barrier(SESSIONS + 1)
+
+        def visitor(i: int) -> None:
+            barrier.wait()
+            t0 = time.perf_counter()
+            try:
+                job = clients[i].submit(questions[i], api_name="/ask")
+                while not job.done():
+                    st = job.status()
+                    if st.rank is not None:
+                        ranks_seen[i].add(st.rank)
+                    time.sleep(0.2)
+                result = job.result()
+                if not result.get("answer"):
+                    errors.append(f"session {i}: empty answer")
+            except Exception as exc:  # any failure is a finding
+                errors.append(f"session {i}: {exc!r}")
+            waits[i] = time.perf_counter() - t0
+
+        threads = [threading.Thread(target=visitor, args=(i,)) for i in range(SESSIONS)]
+        for t in threads:
+            t.start()
+        barrier.wait()
+        time.sleep(1.0)  # the model queue is now full: quote checks and searches must still be quick
+        side_client = Client(url, verbose=False)
+        for i in range(5):
+            t0 = time.perf_counter()
+            side_client.predict("Totale inclusie is een utopie", api_name="/quote")
+            side["quote"].append(time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            side_client.predict(questions[i], 5, api_name="/search")
+            side["search"].append(time.perf_counter() - t0)
+        for t in threads:
+            t.join()
+        result = {
+            "sessions": SESSIONS, "page_ready_after_start_s": round(page_ready_s, 1), "errors": errors,
+            "answer_wait_s": {"median": round(statistics.median(waits), 1), "worst": round(max(waits), 1),
+                              "best": round(min(waits), 1)},
+            "sessions_that_saw_their_queue_position": sum(1 for r in ranks_seen if r),
+            "while_model_busy_s": {k: {"median": round(statistics.median(v), 2), "worst": round(max(v), 2)}
+                                   for k, v in side.items()},
+        }
+        path = write_result("load", result)
+        print(result)
+        print(f"written to {path}")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+if __name__ == "__main__":
+    main()

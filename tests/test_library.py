@@ -1,0 +1,189 @@
+"""Growing the corpus: add and remove documents of every kind, refuse bad files, index stays exact."""
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import time
+
+import numpy as np
+import pytest
+
+from config import load_settings
+from corpus import library
+from errors import UserError
+from retrieval.service import forget, get_index, run_search
+from tests.conftest import PYTHON, ROOT
+
+ARTICLE = ("Wijkteams in Enschede\n\nIn Enschede werken de wijkteams sinds 2021 met vaste contactpersonen voor "
+           "elk gezin. Volgens de gemeente voelen bewoners zich daardoor beter gehoord.\n\nDe teams krijgen "
+           "volgend jaar extra geld voor preventie en voor het werk in de buurthuizen.\n")
+
+
+@pytest.fixture()
+def lib(tmp_path, cache_dir):
+    """Settings with the seed corpus and a fresh added-documents folder (the shared embedding cache)."""
+    settings = load_settings({"cache_dir": str(cache_dir), "added_dir": str(tmp_path / "added")}, environ={})
+    yield settings
+    forget(settings)
+
+
+def _pdf(text: str | None) -> bytes:
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.add_page()
+    if text:
+        pdf.set_font("helvetica", size=12)
+        pdf.multi_cell(0, 8, text)
+    else:
+        pdf.rect(20, 20, 100, 60, style="F")  # a drawing, no text: like a scan
+    return bytes(pdf.output())
+
+
+def _docx(paragraphs: list[str]) -> bytes:
+    import docx
+
+    d = docx.Document()
+    for p in paragraphs:
+        d.add_paragraph(p)
+    buf = io.BytesIO()
+    d.save(buf)
+    return buf.getvalue()
+
+
+def test_every_supported_format_is_added_and_found(lib):
+    files = {
+        "wijkteams.txt": ARTICLE.encode(),
+        "notitie.md": b"# Mantelzorg\n\nMantelzorgers in Deventer krijgen een jaarlijkse waardering van 150 euro.\n",
+        "pagina.html": (b"<html><head><title>Voedselbank</title><script>track()</script></head><body>"
+                        b"<nav>Home | Contact</nav><article><h1>Voedselbank Zwolle</h1><p>De voedselbank in Zwolle "
+                        b"helpt elke week 400 huishoudens met een pakket.</p></article><footer>Cookies</footer>"
+                        b"</body></html>"),
+        "rapport.pdf": _pdf("Schuldhulp in Almelo. In Almelo wachten inwoners gemiddeld zes weken op "
+                            "schuldhulpverlening, blijkt uit het rapport."),
+        "verslag.docx": _docx(["Jongerenwerk in Hengelo", "Het jongerenwerk in Hengelo bereikt 300 jongeren "
+                                                        "per maand via sport en muziek."]),
+    }
+    for name, data in files.items():
+        added = library.add_file(lib, name, data)
+        assert added.path.exists() and added.paragraphs >= 1
+    assert sorted(p.name for p in (library.add_target(lib)).iterdir() if not p.name.startswith(".")) == \
+        ["notitie.md", "pagina.txt", "rapport.txt", "verslag.txt", "wijkteams.txt"]
+    html_text = (library.add_target(lib) / "pagina.txt").read_text()
+    assert "400 huishoudens" in html_text and "track()" not in html_text and "Cookies" not in html_text
+    forget(lib)
+    for question, doc in [("Hoe lang wachten inwoners van Almelo op schuldhulp?", "rapport.txt"),
+                          ("Hoeveel jongeren bereikt het jongerenwerk in Hengelo?", "verslag.txt"),
+                          ("Hoeveel huishoudens helpt de voedselbank in Zwolle?", "pagina.txt"),
+                          ("Wat krijgen mantelzorgers in Deventer?", "notitie.md")]:
+        assert run_search(lib, question, 1)[0].passage.doc == doc
+
+
+@pytest.mark.parametrize("name, data, key", [
+    ("leeg.txt", b"", "empty_file"),
+    ("spaties.txt", b"   \n\n  ", "empty_file"),
+    ("binair.txt", b"\x00\x01\x02PNG\x00" * 50, "binary_file"),
+    ("scan.pdf", None, "pdf_no_text"),
+    ("kapot.pdf", b"%PDF-1.4 dit is geen pdf", "bad_pdf"),
+    ("kapot.docx", b"PK\x03\x04 geen word", "bad_docx"),
+    ("plaatje.png", b"\x89PNG\r\n", "unsupported_type"),
+    ("../../etc/passwd.txt", ARTICLE.encode(), "bad_name"),
+    ("..verstopt.txt", ARTICLE.encode(), "bad_name"),
+    ("groot.txt", b"woord " * (4 * 1024 * 1024), "file_too_large"),
+])
+def test_bad_files_are_refused_and_nothing_changes(lib, name, data, key):
+    data = _pdf(None) if data is None else data
+    with pytest.raises(UserError) as err:
+        library.add_file(lib, name, data)
+    assert err.value.key == key and err.value.dutch and err.value.english
+    target = library.add_target(lib)
+    assert not target.exists() or not [p for p in target.iterdir() if not p.name.startswith(".")]
+
+
+def test_duplicates_are_refused(lib):
+    library.add_file(lib, "wijkteams.txt", ARTICLE.encode())
+    with pytest.raises(UserError) as same_name:
+        library.add_file(lib, "wijkteams.txt", b"Een ander stuk tekst over de wijk en de buurt in Enschede.")
+    with pytest.raises(UserError) as same_text:
+        library.add_file(lib, "kopie.txt", ARTICLE.replace("\n", "\r\n").encode())
+    seed = (ROOT / "seeds" / "004_2ca47b64a9ad85fe.txt").read_bytes()
+    with pytest.raises(UserError) as seed_copy:
+        library.add_file(lib, "stokjes.txt", seed)
+    assert (same_name.value.key, same_text.value.key, seed_copy.value.key) == \
+        ("duplicate_name", "duplicate_content", "duplicate_content")
+
+
+@pytest.mark.parametrize("encoding", ["cp1252", "latin-1"])
+def test_legacy_encodings_are_read_correctly(lib, encoding):
+    text = "Café De Ontmoeting\n\nIn het café ontmoeten ouderen en jongeren elkaar; de één leert de ander.\n"
+    added = library.add_file(lib, f"cafe-{encoding}.txt", text.encode(encoding))
+    stored = added.path.read_text(encoding="utf-8")
+    assert "café ontmoeten ouderen" in stored and "één" in stored
+
+
+def test_incremental_index_equals_a_full_rebuild(lib, tmp_path):
+    before, _ = get_index(lib)
+    stamp = str(time.time_ns())  # text no earlier test embedded
+    unique = ARTICLE.replace("2021", stamp).replace("volgend jaar", f"in {stamp}")
+    library.add_file(lib, "wijkteams.txt", unique.encode())
+    forget(lib)
+    after, _ = get_index(lib)
+    manifest = json.loads((after.path / "manifest.json").read_text())
+    assert manifest["embedded_now"] == len(after.passages) - len(before.passages)  # only the new passages
+    fresh = load_settings({"cache_dir": str(tmp_path / "fresh"), "added_dir": lib.added_dir}, environ={})
+    full, _ = get_index(fresh, rebuild=True)
+    assert [p.to_dict() for p in full.passages] == [p.to_dict() for p in after.passages]
+    assert np.allclose(full.vectors, after.vectors, atol=1e-5)
+    forget(fresh)
+
+    library.remove(lib, "wijkteams.txt")
+    forget(lib)
+    removed, _ = get_index(lib)
+    assert [p.to_dict() for p in removed.passages] == [p.to_dict() for p in before.passages]
+    assert np.allclose(removed.vectors, before.vectors, atol=1e-5)
+
+
+def test_seed_articles_cannot_be_removed(lib):
+    with pytest.raises(UserError) as err:
+        library.remove(lib, "000_5baeb642dc7a47c9.txt")
+    assert err.value.key == "cannot_remove_seed"
+    assert (ROOT / "seeds" / "000_5baeb642dc7a47c9.txt").exists()
+
+
+def test_two_adds_at_once_do_not_corrupt_anything(lib, tmp_path, cache_dir):
+    files = []
+    for i in range(2):
+        f = tmp_path / f"stuk{i}.txt"
+        f.write_text(f"Stuk {i}\n\nIn wijk {i} helpen {10 + i} vrijwilligers bij de moestuin en de koffieochtend.\n",
+                     encoding="utf-8")
+        files.append(f)
+    env = {**os.environ, "VRAAGBAAK_CACHE_DIR": str(cache_dir), "VRAAGBAAK_ADDED_DIR": lib.added_dir}
+    procs = [subprocess.Popen([PYTHON, str(ROOT / "app.py"), "add", str(f), "--json"], env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for f in files]
+    outs = [p.communicate(timeout=300) for p in procs]
+    assert all(p.returncode == 0 for p in procs), [o[1][-500:] for o in outs]
+    stored = sorted(p.name for p in library.add_target(lib).iterdir() if not p.name.startswith("."))
+    assert stored == ["stuk0.txt", "stuk1.txt"]
+    forget(lib)
+    index, _ = get_index(lib)
+    assert {"stuk0.txt", "stuk1.txt"} <= {d.id for d in index.documents}
+    assert index.dense.ntotal == len(index.passages)
+
+
+def test_cli_add_and_remove(lib, tmp_path, cache_dir):
+    f = tmp_path / "wijkteams.txt"
+    f.write_text(ARTICLE, encoding="utf-8")
+    bad = tmp_path / "leeg.txt"
+    bad.write_text("")
+    env = {**os.environ, "VRAAGBAAK_CACHE_DIR": str(cache_dir), "VRAAGBAAK_ADDED_DIR": lib.added_dir}
+    out = subprocess.run([PYTHON, str(ROOT / "app.py"), "add", str(f), str(bad)], env=env, capture_output=True,
+                         text=True, timeout=300)
+    assert out.returncode == 2 and "Toegevoegd: wijkteams.txt" in out.stdout and "leeg.txt" in out.stderr
+    out = subprocess.run([PYTHON, str(ROOT / "app.py"), "remove", "wijkteams.txt"], env=env, capture_output=True,
+                         text=True, timeout=300)
+    assert out.returncode == 0 and "Verwijderd" in out.stdout
+    out = subprocess.run([PYTHON, str(ROOT / "app.py"), "remove", "wijkteams.txt"], env=env, capture_output=True,
+                         text=True, timeout=300)
+    assert out.returncode == 2 and "Er is geen toegevoegd document" in out.stderr
