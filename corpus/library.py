@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
-import os
 import re
-import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from atomic import atomic_write
 from config import ROOT, Settings
 from corpus.extract import SUFFIXES, extract
 from corpus.load import TEXT_SUFFIXES, document_from_text, load_corpus, split_document
@@ -105,16 +104,7 @@ def add_file(settings: Settings, name: str, data: bytes) -> Added:
             if _fingerprint(d.text) == fp:
                 raise UserError("duplicate_content", f"{name} has the same text as {d.id}", name=name, other=d.id)
         path = target / doc_id
-        fd, tmp = tempfile.mkstemp(dir=target, prefix=".adding-", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(text)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        atomic_write(path, lambda fh: fh.write(text.encode("utf-8")))
     return Added(doc_id=doc_id, title=doc.title, paragraphs=len(split_document(doc, settings.max_passage_chars)),
                  path=path)
 

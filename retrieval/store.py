@@ -24,6 +24,7 @@ import bm25s
 import faiss
 import numpy as np
 
+from atomic import atomic_write
 from corpus.load import Corpus
 from corpus.model import Document, Passage
 from retrieval.embed import Embedder
@@ -110,20 +111,9 @@ def _load_embedding_cache(path: Path) -> dict[str, np.ndarray]:
 
 
 def _save_embedding_cache(path: Path, cache: dict[str, np.ndarray], dim: int) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
     keys = np.array(list(cache.keys()), dtype="<U64")
     vecs = np.stack(list(cache.values())).astype(np.float32) if cache else np.zeros((0, dim), np.float32)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npz.tmp")
-    os.close(fd)
-    try:
-        with open(tmp, "wb") as fh:
-            np.savez(fh, keys=keys, vectors=vecs)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    atomic_write(path, lambda fh: np.savez(fh, keys=keys, vectors=vecs))
 
 
 def embed_passages(passages: list[Passage], embedder: Embedder, cache_dir: Path,

@@ -6,14 +6,13 @@ import os
 import signal
 import subprocess
 import time
-from pathlib import Path
 
 import pytest
 
 from config import load_settings
 from corpus.load import load_corpus
 from retrieval.embed import get_embedder
-from retrieval.store import corpus_key, open_index
+from retrieval.store import corpus_key, load, open_index
 from tests.conftest import PYTHON, ROOT
 
 
@@ -26,6 +25,10 @@ def small_corpus(tmp_path):
     (folder / "b.txt").write_text("Vrijwilligers\n\nVrijwilligers kunnen het werk van beroepskrachten niet "
                                   "overnemen, zeggen de sociaal werkers.", encoding="utf-8")
     return folder
+
+
+def previous_embedder_name(index) -> str:
+    return json.loads((index.path / "manifest.json").read_text())["embedder"]
 
 
 def _open(folder, cache, **kw):
@@ -82,13 +85,16 @@ def test_cli_reports_a_rebuilt_corrupt_index(small_corpus, tmp_path):
 
 
 def test_killed_build_leaves_no_index_and_next_run_succeeds(tmp_path):
-    """kill -9 in the middle of embedding: no index folder appears; the next run builds a sound one."""
+    """kill -9 in the middle of embedding: the previous index stays sound, no half index appears, and the
+    next run builds a complete one."""
     folder = tmp_path / "big"
     folder.mkdir()
     para = "Sociaal werkers bezoeken gezinnen in de wijk en praten over geld, werk en opvoeding. " * 4
-    for i in range(40):
-        (folder / f"doc{i:02d}.txt").write_text(f"Document {i}\n\n{para}\n\nNummer {i}: {para}", encoding="utf-8")
+    (folder / "doc00.txt").write_text(f"Document 0\n\n{para}\n\nNummer 0: {para}", encoding="utf-8")
     cache = tmp_path / "cache"
+    previous = _open(folder, cache)
+    for i in range(1, 40):
+        (folder / f"doc{i:02d}.txt").write_text(f"Document {i}\n\n{para}\n\nNummer {i}: {para}", encoding="utf-8")
     env = {**os.environ, "VRAAGBAAK_CACHE_DIR": str(cache)}
     proc = subprocess.Popen([PYTHON, str(ROOT / "app.py"), "index", "--corpus", str(folder)], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -99,7 +105,9 @@ def test_killed_build_leaves_no_index_and_next_run_succeeds(tmp_path):
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     index_root = cache / "index"
-    assert not [p for p in index_root.iterdir() if not p.name.startswith(".")], "a half-built index became visible"
+    visible = [p for p in index_root.iterdir() if not p.name.startswith(".")]
+    assert visible == [previous.path], "a half-built index became visible"
+    assert load(previous.path, previous_embedder_name(previous)).dense.ntotal == 2  # still verified and usable
     settings = load_settings({"cache_dir": str(cache), "corpus": str(folder)}, environ={})
     index = _open(folder, cache)
     assert index.dense.ntotal == len(index.passages) == 80

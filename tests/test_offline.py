@@ -6,7 +6,6 @@ import os
 import shutil
 import subprocess
 
-import pytest
 
 from tests.conftest import PYTHON, ROOT
 

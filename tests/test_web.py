@@ -28,14 +28,13 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server(seed_index, cache_dir, tmp_path_factory):
+def _start(cache_dir, tmp_path_factory, *extra):
     port = _free_port()
     feedback = tmp_path_factory.mktemp("feedback")
     env = {**os.environ, "VRAAGBAAK_CACHE_DIR": str(cache_dir), "VRAAGBAAK_FEEDBACK_DIR": str(feedback),
            "VRAAGBAAK_ADDED_DIR": str(tmp_path_factory.mktemp("added"))}
     log = open(tmp_path_factory.mktemp("log") / "server.log", "w")
-    proc = subprocess.Popen([PYTHON, str(ROOT / "app.py"), "--port", str(port)], env=env, stdout=log,
+    proc = subprocess.Popen([PYTHON, str(ROOT / "app.py"), "--port", str(port), *extra], env=env, stdout=log,
                             stderr=subprocess.STDOUT, cwd=ROOT)
     url = f"http://127.0.0.1:{port}/"
     deadline = time.time() + 120
@@ -50,7 +49,13 @@ def server(seed_index, cache_dir, tmp_path_factory):
     else:
         proc.kill()
         raise RuntimeError("app did not start")
-    yield {"url": url, "feedback": feedback, "log": Path(log.name)}
+    return proc, {"url": url, "feedback": feedback, "log": Path(log.name)}
+
+
+@pytest.fixture(scope="module")
+def server(seed_index, cache_dir, tmp_path_factory):
+    proc, info = _start(cache_dir, tmp_path_factory)
+    yield info
     proc.terminate()
     proc.wait(timeout=30)
 
@@ -178,3 +183,24 @@ def test_upload_documents_from_the_sources_page(page, tmp_path):
     page.wait_for_function("document.querySelector('#documents').innerText.includes('Moestuin in Kampen')",
                            timeout=20_000)
     page.screenshot(path=str(SHOTS / "add-documents.png"), full_page=True)
+
+
+def test_demo_mode_has_large_text_and_nothing_to_break(browser, seed_index, cache_dir, tmp_path_factory):
+    proc, info = _start(cache_dir, tmp_path_factory, "--demo")
+    try:
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        pg = context.new_page()
+        pg.goto(info["url"], wait_until="load")
+        pg.wait_for_selector("#question textarea", timeout=30_000)
+        size = pg.evaluate("parseFloat(getComputedStyle(document.querySelector('#question textarea')).fontSize)")
+        assert size >= 20
+        assert pg.locator("#reset").is_visible() and pg.get_by_text("Voorbeeldvragen").is_visible()
+        pg.get_by_role("tab", name="Bronnen").click()
+        pg.wait_for_selector("#documents", timeout=10_000)
+        assert pg.locator("#upload").count() == 0 and pg.locator("#remove").count() == 0
+        pg.get_by_role("tab", name="Vragen").click()
+        pg.screenshot(path=str(SHOTS / "demo.png"), full_page=True)
+        context.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
