@@ -26,7 +26,11 @@ def main() -> None:
         t = r["timings_ms"]
         lines.append(f"| {name} | {r['seeds']['n']} + {r['unanswerable']['n']} | {r['model_load_and_warm_up_s']} | "
                      f"{t['median_first_token']} | {t['median_total']} | {r['peak_rss_mb']:.0f} |")
-    lines += ["", "## Sample answers", ""]
+    lines += ["", "Notes: transformers keeps no prompt cache between questions, so it re-reads the whole prompt "
+              "(system, examples, sources: ~490 tokens) every time, dequantised to fp32 (9 GB); it is the path for "
+              "GPU machines and safetensors models. For the openai backend the memory is the client's only: the "
+              "server process holds the model (~2 GB), and its first-token time includes HTTP and a cold cache on "
+              "its first question.", "", "## Sample answers", ""]
     ids = None
     for name, r in loaded.items():
         mine = {a["id"]: a for a in r["answers"]}
