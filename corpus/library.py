@@ -15,7 +15,7 @@ from pathlib import Path
 
 from atomic import atomic_write
 from config import ROOT, Settings
-from corpus.extract import SUFFIXES, extract
+from corpus.extract import extract
 from corpus.load import TEXT_SUFFIXES, document_from_text, load_corpus, split_document
 from errors import UserError
 
@@ -85,7 +85,7 @@ class Added:
 
 def add_file(settings: Settings, name: str, data: bytes) -> Added:
     """Check and store one document; raise UserError (corpus untouched) if it cannot be added."""
-    name = check_name(Path(name).name if "/" not in name and "\\" not in name else name)
+    name = check_name(name)
     if len(data) > MAX_BYTES:
         raise UserError("file_too_large", f"{name}: {len(data)} bytes exceeds {MAX_BYTES}", name=name,
                         limit_mb=MAX_BYTES // (1024 * 1024))
@@ -131,7 +131,3 @@ def remove(settings: Settings, doc_id: str) -> Path:
             raise UserError("unknown_document", f"no added document {doc_id}", name=doc_id)
         path.unlink()
     return path
-
-
-def supported(name: str) -> bool:
-    return "." + name.rsplit(".", 1)[-1].lower() in SUFFIXES
