@@ -126,7 +126,7 @@ def missing_specifics(question: str, hits: list[Hit]) -> list[str]:
     return missing
 
 
-def gate(question: str, hits: list[Hit], index) -> str | None:
+def gate(question: str, hits: list[Hit]) -> str | None:
     """Why the sources cannot hold the answer, or None when generation is worth trying."""
     if not hits:
         return "no passages"
@@ -182,12 +182,12 @@ def ask_stream(settings: Settings, question: str, history: list[Turn] | None = N
     t_retrieval = time.perf_counter()
     query_vec = embedder.embed_query(standalone)
     hits = search(index, embedder, standalone, k=SOURCES_K, fusion=settings.fusion,
-                  dense_weight=settings.dense_weight)
+                  dense_weight=settings.dense_weight, query_vec=query_vec)
     sources, ranked = select(standalone, query_vec, hits, embedder)
     timings = {"retrieval_ms": round((time.perf_counter() - t_retrieval) * 1000, 1)}
     yield "sources", sources
 
-    reason = gate(standalone, hits, index)
+    reason = gate(standalone, hits)
     if reason:
         log.info("refusing before generation: %s", reason)
         timings["total_ms"] = round((time.perf_counter() - t0) * 1000, 1)

@@ -92,7 +92,8 @@ def add_file(settings: Settings, name: str, data: bytes) -> Added:
     text = extract(name, data)
     doc_id = _stored_name(name)
     doc = document_from_text(doc_id, text)
-    if not split_document(doc, settings.max_passage_chars):
+    paragraphs = len(split_document(doc, settings.max_passage_chars))
+    if not paragraphs:
         raise UserError("empty_file", f"{name}: no text left after cleaning", name=name)
     target = add_target(settings)
     with locked(target):
@@ -105,8 +106,7 @@ def add_file(settings: Settings, name: str, data: bytes) -> Added:
                 raise UserError("duplicate_content", f"{name} has the same text as {d.id}", name=name, other=d.id)
         path = target / doc_id
         atomic_write(path, lambda fh: fh.write(text.encode("utf-8")))
-    return Added(doc_id=doc_id, title=doc.title, paragraphs=len(split_document(doc, settings.max_passage_chars)),
-                 path=path)
+    return Added(doc_id=doc_id, title=doc.title, paragraphs=paragraphs, path=path)
 
 
 def load_corpus_or_empty(settings: Settings):

@@ -46,14 +46,14 @@ def bm25_scores(index: Index, query: str) -> np.ndarray:
 
 
 def search(index: Index, embedder: Embedder, query: str, k: int = 5, fusion: str = "mix",
-           dense_weight: float = 0.8) -> list[Hit]:
-    """The k best passages for `query`, best first."""
+           dense_weight: float = 0.8, query_vec: np.ndarray | None = None) -> list[Hit]:
+    """The k best passages for `query`, best first. Pass `query_vec` when the caller already embedded it."""
     if fusion not in FUSIONS:
         raise ValueError(f"unknown fusion {fusion!r}; choose from {FUSIONS}")
     n = len(index.passages)
     if n == 0:
         return []
-    q = embedder.embed_query(query).astype(np.float32)
+    q = (embedder.embed_query(query) if query_vec is None else query_vec).astype(np.float32)
     m = min(n, max(CANDIDATES, k))
     _, dense_ids = index.dense.search(q.reshape(1, -1), m)
     dense_ids = [int(i) for i in dense_ids[0] if i >= 0]
