@@ -12,11 +12,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from corpus.model import Passage
+from corpus.sentences import sentence_spans
 from retrieval.embed import Embedder
 from retrieval.search import Hit
 from retrieval.text import content_stems
-
-_SENTENCE_RE = re.compile(r"[^.!?…]+(?:[.!?…]+[\"'”’)]*|$)")
 
 
 @dataclass(frozen=True)
@@ -47,13 +46,9 @@ def sentences_of(p: Passage, rank: int) -> list[Sentence]:
         block, base = block_match.group(), block_match.start()
         if len(block) < 100 and not re.search(r"[.!?…:;\"”’)]\s*$", block):
             continue  # a heading: it echoes the question's words but never answers it
-        for m in _SENTENCE_RE.finditer(block):
-            text = m.group().strip()
-            if len(text) < 3:
-                continue
-            lead = len(m.group()) - len(m.group().lstrip())
-            s = p.start + base + m.start() + lead
-            out.append(Sentence(rank, s, s + len(text), text))
+        for a, b in sentence_spans(block):
+            if b - a >= 3:
+                out.append(Sentence(rank, p.start + base + a, p.start + base + b, block[a:b]))
     return out
 
 

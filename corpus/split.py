@@ -10,9 +10,9 @@ import math
 import re
 
 from corpus.model import Passage
+from corpus.sentences import sentence_spans
 
 _BULLET_RE = re.compile(r"^\s*(?:[•·▪◦*\-–]|\d{1,2}[.)])\s+")
-_SENTENCE_END_RE = re.compile(r"(?<=[.!?…])[\"'”’)]?\s+(?=[\"'“‘(]?[A-ZÀ-Ý0-9])")
 HEADING_MAX = 100
 SHORT_UNIT = 60
 
@@ -68,7 +68,7 @@ def split_long(text: str, start: int, max_chars: int) -> list[tuple[int, int]]:
     """Cut [start, start+len(text)) at sentence ends into near-equal parts no longer than max_chars if possible."""
     if len(text) <= max_chars:
         return [(start, start + len(text))]
-    bounds = [m.end() for m in _SENTENCE_END_RE.finditer(text)]
+    bounds = [a for a, _ in sentence_spans(text)[1:]]
     n = math.ceil(len(text) / max_chars)
     target = len(text) / n
     spans: list[tuple[int, int]] = []

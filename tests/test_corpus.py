@@ -8,6 +8,7 @@ import pytest
 
 from corpus.clean import clean, parse_date
 from corpus.load import load_corpus
+from corpus.sentences import sentence_spans
 from errors import UserError
 from tests.conftest import ROOT
 
@@ -141,3 +142,17 @@ def test_clean_keeps_sentences_that_mention_furniture_words():
     lines = clean(raw).lines
     assert any("nieuwsbrief van de gemeente" in line for line in lines)
     assert "Reageer" not in lines
+
+
+def test_sentences_keep_numbers_abbreviations_and_offsets():
+    text = ("Het werk wordt gedaan door 53.200 sociaal werkers en 117.000 vrijwilligers. Prof. dr. Kremer zegt "
+            "o.a. dat het kan, bijv. in Amsterdam. Dat kost 1,5 mln. euro.\nKop zonder punt\n"
+            "Zij zei: „Dit is het.” ’s Avonds is het stil.")
+    spans = sentence_spans(text)
+    assert [text[a:b] for a, b in spans] == [
+        "Het werk wordt gedaan door 53.200 sociaal werkers en 117.000 vrijwilligers.",
+        "Prof. dr. Kremer zegt o.a. dat het kan, bijv. in Amsterdam.",
+        "Dat kost 1,5 mln. euro.",
+        "Kop zonder punt",
+        "Zij zei: „Dit is het.”",
+        "’s Avonds is het stil."]

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 
 from answer.context import Source
+from corpus.sentences import sentences
 from retrieval.text import content_stems, strip_accents
 from verify.quotes import QuoteIndex, check_quote
 
@@ -80,7 +81,7 @@ def is_refusal(answer: str) -> bool:
 def _windows(text: str) -> list[str]:
     """Overlapping pairs of consecutive sentences: a claim must come from one place, not from words
     scattered over a whole paragraph."""
-    sents = [s for s in re.split(r"(?<=[.!?…])\s+|\n+", text) if s.strip()]
+    sents = sentences(text)
     return [" ".join(sents[i:i + 2]) for i in range(max(1, len(sents) - 1))] if sents else [text]
 
 
