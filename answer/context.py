@@ -2,7 +2,7 @@
 
 Prompt reading costs ~25-30 ms per token on 2 cores, so every sentence in the prompt costs first-token
 time. Sentences of the top passages are ranked by e5 similarity to the question plus shared content words;
-the best ones (within a character budget) are kept, in document order, numbered by their passage.
+the best three (within a character budget) are kept, best first, numbered by their passage.
 """
 from __future__ import annotations
 
@@ -39,15 +39,19 @@ class Source:
         return self.hit.passage
 
 
+MIN_SENTENCE_WORDS = 4  # shorter "sentences" are list debris ("Sociale samenhang 2015." in a reference list)
+_URL_RE = re.compile(r"\S*(?:https?://|www\.)\S*")
+
+
 def sentences_of(p: Passage, rank: int) -> list[Sentence]:
-    """Sentences of a passage with document offsets; headings are left out."""
+    """Sentences of a passage with document offsets; headings, links and fragments are left out."""
     out = []
     for block_match in re.finditer(r"[^\n]+", p.text):
         block, base = block_match.group(), block_match.start()
         if len(block) < 100 and not re.search(r"[.!?…:;\"”’)]\s*$", block):
             continue  # a heading: it echoes the question's words but never answers it
         for a, b in sentence_spans(block):
-            if b - a >= 3:
+            if len(_URL_RE.sub(" ", block[a:b]).split()) >= MIN_SENTENCE_WORDS:
                 out.append(Sentence(rank, p.start + base + a, p.start + base + b, block[a:b]))
     return out
 
@@ -86,12 +90,32 @@ def rank_sentences(question: str, query_vec: np.ndarray, hits: list[Hit], embedd
     return sorted(ranked, key=lambda r: -r.score)
 
 
-def select(question: str, query_vec: np.ndarray, hits: list[Hit], embedder: Embedder,
-           budget_chars: int = 480, anchors: int = 2) -> tuple[list[Source], list[Ranked]]:
-    """Numbered sources (one per hit) with the sentences chosen for the prompt, and the ranking.
+# Words that open a sentence leaning on the one before: "Het", "Dat komt door", "Hierdoor", "Denk aan", ...
+_ANAPHOR_RE = re.compile(r"^(het|dit|dat|die|deze|zo|ook|zij|hij|ze|hun|dan|maar|en|want|denk|hier\w*|daar\w*|"
+                         r"bovendien|toch|immers|namelijk|zulke|zo['’]n)\b", re.I)
 
-    The best sentences are taken with the sentence that follows each: an answer often sits right after
-    the sentence that shares the question's words ("... onder druk. Dat komt door de ongelijkheid.")."""
+
+@dataclass
+class Excerpt:
+    """One line of the prompt: a ranked sentence of source n, with the sentence before it when it leans on
+    that one ("Het is een belangrijk motief ..." needs what "het" is) and the sentence after it when that
+    one leans on it (the answer often follows the sentence that echoes the question)."""
+
+    n: int
+    sentences: list[Sentence]
+    score: float  # ranking score of the sentence that earned the excerpt its place
+
+    @property
+    def text(self) -> str:
+        return " ".join(s.text for s in self.sentences)
+
+
+def select(question: str, query_vec: np.ndarray, hits: list[Hit], embedder: Embedder, budget_chars: int = 500,
+           excerpts: int = 3) -> tuple[list[Source], list[Excerpt]]:
+    """Numbered sources (one per hit) and the prompt's excerpts, best first.
+
+    Best first because the small model leans on the first line it reads: on the seed questions, ranked
+    excerpts gave 37/48 correct answers against 32/48 for the same sentences in document order."""
     ranked = rank_sentences(question, query_vec, hits, embedder)
     sources = [Source(n=i + 1, hit=h, sentences=[]) for i, h in enumerate(hits)]
     by_passage: dict[int, list[Sentence]] = {}
@@ -99,23 +123,30 @@ def select(question: str, query_vec: np.ndarray, hits: list[Hit], embedder: Embe
         by_passage.setdefault(r.sentence.passage_rank, []).append(r.sentence)
     for sents in by_passage.values():
         sents.sort(key=lambda s: s.start)
-    chosen: list[Sentence] = []
+    chosen: list[Excerpt] = []
+    shown: set[Sentence] = set()
     used = 0
-    for r in ranked[:anchors]:
+    for r in ranked[:excerpts]:
+        if r.sentence in shown:
+            continue
         siblings = by_passage[r.sentence.passage_rank]
         i = siblings.index(r.sentence)
-        for s in siblings[i:i + 2]:
-            if s in chosen:
-                continue
-            if chosen and used + len(s.text) > budget_chars:
-                break
-            chosen.append(s)
-            used += len(s.text)
-    for c in sorted(chosen, key=lambda c: (c.passage_rank, c.start)):
-        sources[c.passage_rank].sentences.append(c)
-    return sources, ranked
+        group = [r.sentence]
+        if i > 0 and _ANAPHOR_RE.match(r.sentence.text) and siblings[i - 1] not in shown:
+            group.insert(0, siblings[i - 1])
+        if i + 1 < len(siblings) and siblings[i + 1] not in shown and _ANAPHOR_RE.match(siblings[i + 1].text):
+            group.append(siblings[i + 1])  # "... op waarde te schatten. Hierdoor worden ze leeggezogen."
+        size = sum(len(s.text) for s in group)
+        if chosen and used + size > budget_chars:
+            continue
+        chosen.append(Excerpt(n=r.sentence.passage_rank + 1, sentences=group, score=r.score))
+        shown.update(group)
+        used += size
+    for s in sorted(shown, key=lambda s: (s.passage_rank, s.start)):
+        sources[s.passage_rank].sentences.append(s)
+    return sources, chosen
 
 
-def prompt_block(sources: list[Source]) -> str:
-    """'[n] sentence sentence' lines for the sources that have sentences."""
-    return "\n".join(f"[{s.n}] " + " ".join(x.text for x in s.sentences) for s in sources if s.sentences)
+def prompt_block(excerpts: list[Excerpt]) -> str:
+    """'[n] sentence(s)' lines, best excerpt first."""
+    return "\n".join(f"[{e.n}] {e.text}" for e in excerpts)

@@ -3,7 +3,8 @@
 `ask_stream` yields events so a UI can show the sources before the first token and the tokens as they
 come; `ask` runs it to the end for the CLI and the API. Whatever the model writes, the final answer holds
 only sentences that verify/citations.py could check against the sources, or an honest refusal, or a
-verbatim quotation from the best source (the extractive fallback), labelled as such.
+verbatim quotation, labelled as such: of the excerpt the model's unverifiable answer drew on ("the model
+points, the code quotes"), or else of the best-ranked excerpt when it matches the question strongly.
 """
 from __future__ import annotations
 
@@ -14,13 +15,13 @@ import time
 from dataclasses import dataclass, field
 from typing import Iterator
 
-from answer.context import Ranked, Source, prompt_block, select, sentence_vectors, sentences_of
+from answer.context import Excerpt, Source, prompt_block, select, sentence_vectors, sentences_of
 from answer.llm import LLM, Timing, get_llm
 from config import Settings
 from prompts import message, template
 from retrieval.search import Hit, search
 from retrieval.service import check_query, get_index
-from retrieval.text import strip_accents
+from retrieval.text import content_stems, strip_accents
 from verify.citations import Checked, check_answer
 from verify.service import get_quote_index
 
@@ -31,6 +32,8 @@ MIN_DENSE = 0.79  # below this the best passage is about something else (calibra
 MIN_DENSE_NO_TERMS = 0.85  # when no question word occurs in the corpus at all
 FALLBACK_MIN = 0.90  # sentence score (e5 similarity + word overlap) the quoted fallback needs
 FALLBACK_AFTER_REFUSAL_MIN = 0.92  # stricter when the model itself said the sources do not hold it
+POINTED_MIN = 0.6  # share of an answer's own content words that must come from one excerpt to quote it
+MIN_ANSWER_WORDS = 4  # a verified answer shorter than this gets the sentence it came from quoted with it
 _YES_NO_RE = re.compile(r"^(is|zijn|kan|kunnen|moet|moeten|heeft|hebben|doet|doen|wordt|worden|was|waren|"
                         r"bestaat|klopt|mag|mogen|zal|zullen|gaat|gaan)\b", re.I)
 _YES_NO_ANSWER_RE = re.compile(r"^\s*(ja|nee)\b", re.I)
@@ -55,7 +58,8 @@ class AskResult:
     checked: Checked | None
     timings: dict = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
-    raw: str = ""
+    raw: str = ""  # what the model wrote, before verification
+    excerpts: list[Excerpt] = field(default_factory=list)  # what the model was shown, best first
 
     def citations(self) -> list[dict]:
         if self.fallback:
@@ -110,12 +114,19 @@ def standalone_question(llm: LLM, question: str, history: list[Turn]) -> str:
 
 # ---- the gate before generation ----------------------------------------------------------------------
 
+_NUMBER_QUESTION_RE = re.compile(r"\b(hoeveel|hoe vaak|hoe lang|hoe oud|hoe groot|wanneer|welk jaar|welke datum|"
+                                 r"welk percentage|welk bedrag)\b", re.I)
+_QUANTITY_RE = re.compile(r"\d|\b(twee|drie|vier|vijf|zes|zeven|acht|negen|tien|elf|twaalf|dertien|veertien|vijftien|"
+                        r"twintig|dertig|veertig|vijftig|zestig|zeventig|tachtig|negentig|honderd|duizend|miljoen|"
+                        r"miljard|helft|kwart|procent|eeuw|eeuwen|jaar|jaren|maand|maanden|week|weken|dag|dagen|"
+                        r"januari|februari|maart|april|mei|juni|juli|augustus|september|oktober|november|december)\b",
+                        re.I)
 _ENTITY_RE = re.compile(r"(?<![.!?]\s)(?<!^)\b([A-ZÀ-Ý][\wÀ-ÿ'’-]+|\d[\d.,]*)")
 
 
-def missing_specifics(question: str, hits: list[Hit]) -> list[str]:
-    """Names and numbers in the question that none of the retrieved passages mention."""
-    text = strip_accents(" ".join(h.passage.text + " " + h.passage.title for h in hits)).lower()
+def missing_specifics(question: str, texts: list[str]) -> list[str]:
+    """Names and numbers in the question that none of `texts` mention."""
+    text = strip_accents(" ".join(texts)).lower()
     missing = []
     for m in _ENTITY_RE.finditer(question.strip()):
         word = strip_accents(m.group(1)).lower().rstrip(".,")
@@ -124,6 +135,15 @@ def missing_specifics(question: str, hits: list[Hit]) -> list[str]:
         if probe and probe not in text:
             missing.append(m.group(1))
     return missing
+
+
+def expects_number(question: str) -> bool:
+    """'Hoeveel ...?', 'Wanneer ...?', 'In welk jaar ...?': an answer without a number or date is no answer."""
+    return bool(_NUMBER_QUESTION_RE.search(question))
+
+
+def has_number(text: str) -> bool:
+    return bool(_QUANTITY_RE.search(text))
 
 
 def gate(question: str, hits: list[Hit]) -> str | None:
@@ -135,33 +155,73 @@ def gate(question: str, hits: list[Hit]) -> str | None:
         return f"best passage similarity {top.dense:.3f} < {MIN_DENSE}"
     if max(h.bm25 for h in hits) == 0 and top.dense < MIN_DENSE_NO_TERMS:
         return f"no question word in the best passages and similarity {top.dense:.3f} < {MIN_DENSE_NO_TERMS}"
-    if missing := missing_specifics(question, hits):
+    if missing := missing_specifics(question, [h.passage.text + " " + h.passage.title for h in hits]):
         return f"question names {missing} that the passages do not mention"
     return None
 
 
 # ---- answering ----------------------------------------------------------------------------------------
 
-def build_messages(question: str, sources: list[Source]) -> list[dict]:
+def build_messages(question: str, excerpts: list[Excerpt]) -> list[dict]:
     """System prompt and worked examples first (identical every time, so llama.cpp reuses its cache)."""
     messages = [{"role": "system", "content": template("answer_system.txt").strip()}]
     for ex in json.loads(template("answer_examples.json")):
         messages += [{"role": "user", "content": ex["user"]}, {"role": "assistant", "content": ex["assistant"]}]
-    user = template("answer_user.txt").strip().format(passages=prompt_block(sources), question=question)
+    user = template("answer_user.txt").strip().format(passages=prompt_block(excerpts), question=question)
     messages.append({"role": "user", "content": user})
     return messages
 
 
-def extractive_fallback(sources: list[Source], ranked: list[Ranked], minimum: float) -> str | None:
-    """The best-matching sentence and the one after it, quoted verbatim and cited, if the match is strong."""
-    if not ranked or ranked[0].score < minimum:
+def can_quote(question: str, sources: list[Source], excerpt: Excerpt) -> bool:
+    """Whether an excerpt could answer the question at all: its document (as far as retrieved) names what
+    the question names, and it holds a number when the question asks for one."""
+    doc = sources[excerpt.n - 1].passage.doc
+    texts = [s.passage.text + " " + s.passage.title for s in sources if s.passage.doc == doc]
+    return (not missing_specifics(question, texts)
+            and (not expects_number(question) or has_number(excerpt.text)))
+
+
+def quote(sources: list[Source], excerpt: Excerpt, intro: str) -> str:
+    """The excerpt verbatim from its passage, cited and labelled as a quotation."""
+    p = sources[excerpt.n - 1].passage
+    text = p.text[excerpt.sentences[0].start - p.start:excerpt.sentences[-1].end - p.start].strip()
+    return f"{message(intro)} „{text}” [{excerpt.n}] {message('answer.fallback_note')}"
+
+
+def pointed_excerpt(question: str, raw: str, sources: list[Source], excerpts: list[Excerpt]) -> Excerpt | None:
+    """The excerpt an answer was drawn from: the model chose it, the code quotes it.
+
+    The answer's own information is the content words it does not share with the question ("Het herwinnen
+    van vertrouwen draait om tijd en continuïteit": tijd, continuïteit); the excerpt that holds most of
+    them, if it holds enough, a cited one preferred."""
+    stems = set(content_stems(re.sub(r"\[\d+\]|^\s*(ja|nee)\b", "", raw, flags=re.I)))
+    stems = (stems - set(content_stems(question))) or stems
+    if not stems:
         return None
-    best = ranked[0].sentence
-    source = sources[best.passage_rank]
-    window = [s for s in source.sentences if s.start >= best.start][:2] or [best]
-    text = source.passage.text
-    quote = text[window[0].start - source.passage.start:window[-1].end - source.passage.start]
-    return f"{message('answer.fallback_intro')} „{quote.strip()}” [{source.n}] {message('answer.fallback_note')}"
+    cited = {int(n) for n in re.findall(r"\[(\d+)\]", raw)}
+    quotable = [e for e in excerpts if can_quote(question, sources, e)]
+    share = {id(e): len(stems & set(content_stems(e.text))) / len(stems) for e in quotable}
+    # The cited excerpts first; the model's citation number may be wrong, like its wording.
+    for candidates in ([e for e in quotable if e.n in cited], quotable):
+        if candidates:
+            best = max(candidates, key=lambda e: share[id(e)])  # ties go to the better-ranked excerpt
+            if share[id(best)] >= POINTED_MIN:
+                return best
+    return None
+
+
+def extractive_answer(question: str, sources: list[Source], excerpts: list[Excerpt], raw: str,
+                      model_refused: bool) -> str | None:
+    """A verbatim quotation when the model's own words could not be verified, or None to refuse.
+
+    The excerpt the model drew on when there is one; otherwise the best-ranked excerpt if it matches the
+    question strongly (more strongly still when the model said the sources do not hold the answer)."""
+    if not model_refused and (pointed := pointed_excerpt(question, raw, sources, excerpts)):
+        return quote(sources, pointed, "answer.pointed_intro")
+    minimum = FALLBACK_AFTER_REFUSAL_MIN if model_refused else FALLBACK_MIN
+    if excerpts and excerpts[0].score >= minimum and can_quote(question, sources, excerpts[0]):
+        return quote(sources, excerpts[0], "answer.fallback_intro")
+    return None
 
 
 Event = tuple[str, object]
@@ -183,7 +243,7 @@ def ask_stream(settings: Settings, question: str, history: list[Turn] | None = N
     query_vec = embedder.embed_query(standalone)
     hits = search(index, embedder, standalone, k=SOURCES_K, fusion=settings.fusion,
                   dense_weight=settings.dense_weight, query_vec=query_vec)
-    sources, ranked = select(standalone, query_vec, hits, embedder)
+    sources, excerpts = select(standalone, query_vec, hits, embedder)
     timings = {"retrieval_ms": round((time.perf_counter() - t_retrieval) * 1000, 1)}
     yield "sources", sources
 
@@ -193,11 +253,11 @@ def ask_stream(settings: Settings, question: str, history: list[Turn] | None = N
         timings["total_ms"] = round((time.perf_counter() - t0) * 1000, 1)
         timings["first_token_ms"] = None
         yield "done", AskResult(question, standalone, message("answer.refused"), True, False, sources, None,
-                                timings, notes=[reason])
+                                timings, notes=[reason], excerpts=excerpts)
         return
 
     llm = llm or get_llm(settings)
-    messages = build_messages(standalone, sources)
+    messages = build_messages(standalone, excerpts)
     timing = Timing()
     raw = ""
     first = None
@@ -214,12 +274,21 @@ def ask_stream(settings: Settings, question: str, history: list[Turn] | None = N
         for s in checked.sentences:
             s.supported, s.cited, s.reason = False, [], "yes/no claim cannot be verified"
         notes.append("yes/no claim cannot be verified; quoting the source instead")
+    if expects_number(standalone) and checked.kept and not has_number(" ".join(x.text for x in checked.kept)):
+        for s in checked.sentences:
+            s.supported, s.cited, s.reason = False, [], "the question asks for a number or date; the answer has none"
+        notes.append("the question asks for a number or date; the answer has none")
     fallback = False
-    if checked.kept:
+    answer_words = sum(len(x.text.split()) for x in checked.kept)
+    if (0 < answer_words < MIN_ANSWER_WORDS and (pointed := pointed_excerpt(standalone, raw, sources, excerpts))
+            and pointed.n in checked.cited_numbers):
+        # "Het geldbedrag [1]." is verified but says little on its own: add the sentence it came from.
+        answer, refused = f"{checked.answer_text()} {quote(sources, pointed, 'answer.short_context')}", False
+        notes.append("short answer: its source sentence is quoted with it")
+    elif checked.kept:
         answer, refused = checked.answer_text(), False
     else:
-        minimum = FALLBACK_AFTER_REFUSAL_MIN if checked.refused else FALLBACK_MIN
-        quoted = extractive_fallback(sources, ranked, minimum)
+        quoted = extractive_answer(standalone, sources, excerpts, raw, checked.refused)
         if quoted:
             answer, refused, fallback = quoted, False, True
         else:
@@ -231,7 +300,7 @@ def ask_stream(settings: Settings, question: str, history: list[Turn] | None = N
     timings["generated_tokens"] = timing.generated_tokens
     timings["generation_ms"] = round(timing.generation_ms, 1) if timing.generation_ms else None
     yield "done", AskResult(question, standalone, answer, refused, fallback, sources, checked, timings, notes,
-                            raw=raw)
+                            raw=raw, excerpts=excerpts)
 
 
 def warm_up(settings: Settings) -> LLM:

@@ -99,12 +99,14 @@ def main() -> None:
         sample = random.Random(7).sample(xrows, min(args.xquad, len(xrows)))
         hit = refused = 0
         for r in sample:
-            d = ask(xsettings, r["question"], llm=llm).to_dict()
+            res = ask(xsettings, r["question"], llm=llm)
+            d = res.to_dict()
             got = any(contains(d["answer"], a) for a in r["answers"])
             hit += got
             refused += d["refused"]
             rows.append({"id": r["id"], "question": r["question"], "gold": r["answers"], "answer": d["answer"],
-                         "contains_answer": got, "refused": d["refused"]})
+                         "contains_answer": got, "refused": d["refused"],
+                         "raw": res.raw})
             print(f"xquad {'OK ' if got else 'BAD'} {r['answers'][0]!r} <- {d['answer'][:100]!r}", flush=True)
         result["xquad_nl_strict_sample"] = {"n": len(sample), "contains_answer": round(hit / len(sample), 3),
                                             "refused": round(refused / len(sample), 3)}

@@ -10,10 +10,11 @@ import urllib.request
 
 import pytest
 
-from answer.context import Sentence, Source
-from answer.pipeline import Turn, ask, looks_like_follow_up, missing_specifics
+from answer.context import Sentence, Source, select
+from answer.pipeline import (Turn, ask, can_quote, expects_number, has_number, looks_like_follow_up, missing_specifics,
+                             pointed_excerpt)
 from config import load_settings
-from retrieval.search import Hit
+from retrieval.search import Hit, search
 from tests.conftest import PYTHON, ROOT, run_app
 from verify.citations import check_answer, split_sentences
 from verify.service import get_quote_index
@@ -76,6 +77,48 @@ def test_follow_up_detection_and_missing_names():
     assert missing_specifics("Hoeveel vrijwilligers werken er in Duitsland?", []) == ["Duitsland"]
 
 
+def _excerpts(seed_index, question):
+    index, embedder = seed_index
+    vec = embedder.embed_query(question)
+    return select(question, vec, search(index, embedder, question, k=5, query_vec=vec), embedder)
+
+
+def test_excerpts_come_best_first_with_the_sentences_they_lean_on(seed_index):
+    sources, excerpts = _excerpts(seed_index, "Waarom gooien steeds meer sociaal werkers de handdoek in de ring?")
+    assert [e.score for e in excerpts] == sorted((e.score for e in excerpts), reverse=True)
+    # "Het is een belangrijk motief ..." is shown with the sentence that says what "het" is.
+    first = excerpts[0].text
+    assert first.index("relationele continuïteit") < first.index("Het is een belangrijk motief")
+    # "Ze worden bijvoorbeeld uitgenodigd ..." comes with the "Maar ..." before it and the "Hierdoor ..." after it.
+    sources, excerpts = _excerpts(seed_index, "Waarvoor worden vrijwilligers door professionals uitgenodigd?")
+    first = excerpts[0].text
+    assert first.startswith("Maar het blijkt") and first.endswith("al gauw leeggezogen.")
+    # Every excerpt sentence is marked on its source, for the highlighting in the page.
+    shown = {s.text for src in sources for s in src.sentences}
+    assert {s.text for e in excerpts for s in e.sentences} == shown
+
+
+def test_pointed_excerpt_is_the_one_the_answer_drew_on(seed_index):
+    question = "Waar draait het herwinnen van vertrouwen in de verzorgingsstaat om?"
+    sources, excerpts = _excerpts(seed_index, question)
+    raw = "Het herwinnen van vertrouwen in de verzorgingsstaat draait om de tijd nemen en continuïteit [1]."
+    pointed = pointed_excerpt(question, raw, sources, excerpts)
+    assert pointed is not None and "tijd nemen en in continuïteit" in pointed.text
+    assert pointed_excerpt(question, "De maan is van groene kaas [1].", sources, excerpts) is None
+
+
+def test_a_quote_must_name_what_the_question_names_and_hold_a_number_when_asked(seed_index):
+    assert expects_number("Wanneer werd Movisie opgericht?") and expects_number("Hoeveel vrijwilligers zijn er?")
+    assert not expects_number("Waarom haken sociaal werkers af?")
+    assert has_number("elke vier, vijf jaar") and has_number("53.200 sociaal werkers") and not has_number("een boek")
+    question = "Welk boek schreef Saskia Moerbeek in 2015?"
+    sources, excerpts = _excerpts(seed_index, question)
+    moerbeek = [e for e in excerpts if "Moerbeek" in sources[e.n - 1].passage.text]
+    others = [e for e in excerpts if "Moerbeek" not in sources[e.n - 1].passage.text]
+    assert others and not any(can_quote(question, sources, e) for e in others)
+    assert all(can_quote(question, sources, e) == has_number(e.text) for e in moerbeek)
+
+
 # ---- the real model ------------------------------------------------------------------------------------
 
 def test_answers_in_dutch_with_a_verified_citation(settings, llm):
@@ -87,8 +130,14 @@ def test_answers_in_dutch_with_a_verified_citation(settings, llm):
     assert d["timings"]["first_token_ms"] > 0 and d["timings"]["retrieval_ms"] < d["timings"]["total_ms"]
 
 
+def test_numbers_with_thousands_separators_reach_the_answer(settings, llm):
+    d = ask(settings, "Hoeveel sociaal werkers en vrijwilligers zijn er in Nederland actief?", llm=llm).to_dict()
+    assert "53.200" in d["answer"] and "117.000" in d["answer"] and d["citations"]
+
+
 @pytest.mark.parametrize("question", ["Wat is de hoofdstad van Australië?",
-                                      "Hoeveel vrijwilligers werken er in Duitsland?"])
+                                      "Hoeveel vrijwilligers werken er in Duitsland?",
+                                      "Wanneer werd Movisie opgericht?"])
 def test_refuses_what_the_sources_do_not_hold(settings, llm, question):
     d = ask(settings, question, llm=llm).to_dict()
     assert d["refused"] and d["answer"] == "Dat staat niet in de bronnen." and d["citations"] == []
