@@ -269,15 +269,15 @@ def ask_stream(settings: Settings, question: str, history: list[Turn] | None = N
     timings["first_token_ms"] = round((first - t0) * 1000, 1) if first else None
     checked = check_answer(raw, sources, get_quote_index(settings))
     notes = [f"{s.reason}: {s.text}" for s in checked.sentences if s.reason]
+    rejected = None
     if _YES_NO_RE.match(standalone) and _YES_NO_ANSWER_RE.match(raw):
-        # Word overlap cannot check a yes or a no: let the source speak for itself instead.
+        rejected = "yes/no claim cannot be verified"  # word overlap cannot check a yes or a no
+    elif expects_number(standalone) and checked.kept and not has_number(" ".join(x.text for x in checked.kept)):
+        rejected = "the question asks for a number or date; the answer has none"
+    if rejected:
         for s in checked.sentences:
-            s.supported, s.cited, s.reason = False, [], "yes/no claim cannot be verified"
-        notes.append("yes/no claim cannot be verified; quoting the source instead")
-    if expects_number(standalone) and checked.kept and not has_number(" ".join(x.text for x in checked.kept)):
-        for s in checked.sentences:
-            s.supported, s.cited, s.reason = False, [], "the question asks for a number or date; the answer has none"
-        notes.append("the question asks for a number or date; the answer has none")
+            s.supported, s.cited, s.reason = False, [], rejected
+        notes.append(f"{rejected}; the source may speak for itself instead")
     fallback = False
     answer_words = sum(len(x.text.split()) for x in checked.kept)
     if (0 < answer_words < MIN_ANSWER_WORDS and (pointed := pointed_excerpt(standalone, raw, sources, excerpts))
