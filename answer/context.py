@@ -13,6 +13,7 @@ import numpy as np
 
 from corpus.model import Passage
 from corpus.sentences import sentence_spans
+from corpus.split import looks_like_heading
 from retrieval.embed import Embedder
 from retrieval.search import Hit
 from retrieval.text import content_stems
@@ -48,7 +49,7 @@ def sentences_of(p: Passage, rank: int) -> list[Sentence]:
     out = []
     for block_match in re.finditer(r"[^\n]+", p.text):
         block, base = block_match.group(), block_match.start()
-        if len(block) < 100 and not re.search(r"[.!?…:;\"”’)]\s*$", block):
+        if looks_like_heading(block):
             continue  # a heading: it echoes the question's words but never answers it
         for a, b in sentence_spans(block):
             if len(_URL_RE.sub(" ", block[a:b]).split()) >= MIN_SENTENCE_WORDS:

@@ -54,14 +54,16 @@ def units(lines: list[str]) -> tuple[str, list[tuple[int, int]]]:
     return text, spans
 
 
+def looks_like_heading(line: str) -> bool:
+    """A short line that does not end like a sentence: a title or section heading."""
+    s = line.strip()
+    return len(s) <= HEADING_MAX and not re.search(r"[.!?:;…\"”’)]$", s)
+
+
 def _is_lead_in(unit: str) -> bool:
     """A heading or short lead-in that belongs with the paragraph after it."""
     s = unit.strip()
-    if s.endswith(":"):
-        return True
-    if len(s) < SHORT_UNIT:
-        return True
-    return len(s) <= HEADING_MAX and not re.search(r"[.!?;…\"”’)]$", s)
+    return s.endswith(":") or len(s) < SHORT_UNIT or looks_like_heading(s)
 
 
 def split_long(text: str, start: int, max_chars: int) -> list[tuple[int, int]]:

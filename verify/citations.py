@@ -2,7 +2,8 @@
 
 - Citation numbers that point at no source are removed.
 - Each sentence must be supported by a cited source: nearly all of its content words (Dutch stems) must
-  occur in two consecutive sentences of that source, and every number in it somewhere in the source. A sentence without a citation gets one if a source supports it.
+  occur in two consecutive sentences of that source, and every number in it somewhere in the source.
+  A sentence without a citation gets one if a source supports it.
 - Text between quotation marks must occur in the corpus (the quote checker's exact verdict).
 - Unsupported sentences are dropped; what survives carries the citations that were verified.
 """
