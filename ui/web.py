@@ -115,7 +115,7 @@ def build(settings: Settings) -> gr.Blocks:
     def chat(question: str, history: list, turns: list):
         question = (question or "").strip()
         if not question:
-            gr.Warning(message("errors.empty_query"))
+            gr.Warning(message("errors.empty_query"), title=_ui("warning_title"))
             yield history, gr.skip(), question, gr.skip(), turns
             return
         history = history + [{"role": "user", "content": question},
@@ -167,7 +167,7 @@ def build(settings: Settings) -> gr.Blocks:
         turn = turns[turn_no] if 0 <= turn_no < len(turns) else {}
         save_feedback(settings, {"liked": bool(data.liked), "question": turn.get("question"),
                                  "answer": turn.get("answer"), "sources": turn.get("sources", [])})
-        gr.Info(_ui("feedback_thanks"))
+        gr.Info(_ui("feedback_thanks"), title=_ui("info_title"))
 
     def check(quote: str) -> str:
         try:
@@ -228,21 +228,21 @@ def build(settings: Settings) -> gr.Blocks:
         try:
             return ask(settings, question).to_dict()
         except UserError as exc:
-            raise gr.Error(exc.dutch) from exc
+            raise gr.Error(exc.dutch, title=_ui("error_title")) from exc
 
     def api_quote(quote: str) -> dict:
         """Check a quotation: verdict exact / altered / absent with locations."""
         try:
             return run_quote(settings, quote).to_dict()
         except UserError as exc:
-            raise gr.Error(exc.dutch) from exc
+            raise gr.Error(exc.dutch, title=_ui("error_title")) from exc
 
     def api_search(query: str, k: int = 5) -> dict:
         """Hybrid search: the k best passages."""
         try:
             return {"query": query, "passages": [h.to_dict() for h in run_search(settings, query, int(k))]}
         except UserError as exc:
-            raise gr.Error(exc.dutch) from exc
+            raise gr.Error(exc.dutch, title=_ui("error_title")) from exc
 
     def model_state():
         state = _model["state"]
