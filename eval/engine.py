@@ -1,0 +1,121 @@
+"""Prompt reading and writing speed of the two llama.cpp builds on the real answer prompts.
+
+    .venv/bin/python -m eval.engine            # ~3 minutes; writes eval/results/engine.json
+
+The same bundled GGUF, the same prompts (system + worked examples + the excerpts of the first N seed
+questions), 2 threads, greedy decoding, the fixed prefix cached. Each build runs in its own process:
+- `ik`: answer/llamacpp.py on ik_llama.cpp (the in-process default);
+- `mainline`: llama.cpp's own server code in-process through xllamacpp (what the app used before).
+Why it matters: prompt reading is nearly all of the time to first token.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+from config import load_settings
+from eval.common import EVAL_DIR, read_jsonl, write_result
+
+
+def prompts(n: int) -> list[list[dict]]:
+    from answer.context import select
+    from answer.pipeline import SOURCES_K, build_messages
+    from retrieval.search import search
+    from retrieval.service import get_index
+
+    settings = load_settings()
+    index, embedder = get_index(settings)
+    out = []
+    for r in read_jsonl(EVAL_DIR / "seed_questions.jsonl")[:n]:
+        qv = embedder.embed_query(r["question"])
+        hits = search(index, embedder, r["question"], k=SOURCES_K, fusion=settings.fusion,
+                      dense_weight=settings.dense_weight, query_vec=qv)
+        out.append(build_messages(r["question"], select(r["question"], qv, hits, embedder)[1]))
+    return out
+
+
+def _ik(path: str, threads: int):
+    from answer.llamacpp import Engine
+    from answer.llm import Timing
+
+    engine = Engine(path, threads=threads, ctx=4096)
+
+    def run(messages: list[dict]) -> tuple[str, int, float, int, float]:
+        s = Timing()
+        text = "".join(engine.generate(messages, 128, s))
+        return text, s.prompt_tokens, s.prompt_ms, s.generated_tokens, s.generation_ms
+    return run
+
+
+def _mainline(path: str, threads: int):
+    import secrets
+
+    import xllamacpp as xl
+
+    p = xl.CommonParams()
+    p.model.path, p.n_ctx, p.n_parallel, p.verbosity, p.warmup = path, 4096, 1, -1, False
+    p.cpuparams.n_threads = p.cpuparams_batch.n_threads = threads
+    p.api_keys = [secrets.token_urlsafe(24)]
+    server = xl.Server(p)
+
+    def run(messages: list[dict]) -> tuple[str, int, float, int, float]:
+        out: dict = {}
+        server.handle_chat_completions({"messages": messages, "max_tokens": 128, "temperature": 0,
+                                        "cache_prompt": True}, lambda c: out.update(c) or False)
+        t = out["timings"]
+        return (out["choices"][0]["message"]["content"], t["prompt_n"], t["prompt_ms"], t["predicted_n"],
+                t["predicted_ms"])
+    return run
+
+
+def measure(engine: str, n: int) -> dict:
+    """One build in this process: load, warm the fixed prefix, then answer n prompts."""
+    from answer.llm import model_path
+
+    settings = load_settings()
+    path = str(model_path(settings))
+    msgs = prompts(n)
+    t0 = time.perf_counter()
+    run = (_ik if engine == "ik" else _mainline)(path, settings.threads)
+    run(msgs[0][:-1] + [{"role": "user", "content": "Wat is sociaal werk?"}])  # cache the fixed prefix
+    load_s = time.perf_counter() - t0
+    rows = [run(m) for m in msgs]
+    return {"engine": engine, "load_and_warm_up_s": round(load_s, 1),
+            "median_new_prompt_tokens": statistics.median(r[1] for r in rows),
+            "median_prompt_reading_ms": round(statistics.median(r[2] for r in rows), 1),
+            "prompt_tokens_per_s": round(sum(r[1] for r in rows) / sum(r[2] for r in rows) * 1000, 1),
+            "generated_tokens_per_s": round(sum(r[3] for r in rows) / sum(r[4] for r in rows) * 1000, 1),
+            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+            "answers": [r[0] for r in rows]}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--questions", type=int, default=16)
+    ap.add_argument("--engine", choices=["ik", "mainline"], help="measure one build in this process (internal)")
+    args = ap.parse_args()
+    if args.engine:
+        print(json.dumps(measure(args.engine, args.questions)))
+        return
+    results = {}
+    for engine in ("ik", "mainline"):
+        out = subprocess.run([sys.executable, "-m", "eval.engine", "--engine", engine, "--questions",
+                              str(args.questions)], capture_output=True, text=True, check=True)
+        results[engine] = json.loads(out.stdout.strip().splitlines()[-1])
+    same = sum(a == b for a, b in zip(results["ik"]["answers"], results["mainline"]["answers"]))
+    print(f"{'engine':10} {'prompt tok/s':>12} {'write tok/s':>11} {'prompt read ms':>14} {'load s':>7} {'RSS MB':>7}")
+    for r in results.values():
+        print(f"{r['engine']:10} {r['prompt_tokens_per_s']:>12} {r['generated_tokens_per_s']:>11} "
+              f"{r['median_prompt_reading_ms']:>14} {r['load_and_warm_up_s']:>7} {r['peak_rss_mb']:>7}")
+    print(f"identical answers: {same}/{args.questions} (greedy on both; kernels round differently)")
+    print("written to", write_result("engine", {"questions": args.questions, "identical_answers": same,
+                                               **{k: v for k, v in results.items()}}))
+
+
+if __name__ == "__main__":
+    main()

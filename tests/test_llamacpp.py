@@ -1,0 +1,78 @@
+"""The in-process llama.cpp engine on the bundled model: chat template, prefix cache, slots, streaming."""
+from __future__ import annotations
+
+import pytest
+
+from answer.llamacpp import Engine
+from answer.llm import Timing
+
+pytestmark = pytest.mark.llm
+
+SYSTEM = {"role": "system", "content": "Je antwoordt in het Nederlands, in één woord."}
+
+
+@pytest.fixture(scope="module")
+def engine(settings):
+    from answer.llm import model_path
+
+    e = Engine(model_path(settings), threads=settings.threads, ctx=1024, slots=2)
+    yield e
+    e.close()
+
+
+def run(engine: Engine, messages: list[dict], max_tokens: int = 8) -> tuple[str, Timing]:
+    stats = Timing()
+    return "".join(engine.generate(messages, max_tokens, stats)), stats
+
+
+def test_prompt_uses_the_models_chat_template(engine):
+    text = engine.render([SYSTEM, {"role": "user", "content": "Hoi"}])
+    assert text == ("<|im_start|>system\nJe antwoordt in het Nederlands, in één woord.<|im_end|>\n"
+                    "<|im_start|>user\nHoi<|im_end|>\n<|im_start|>assistant\n")
+    im_start = engine.tokenize("<|im_start|>")
+    assert len(im_start) == 1  # a special token, not the text "<|im_start|>" in pieces
+    assert engine.tokenize(text).count(im_start[0]) == 3
+
+
+def test_answers_greedily_and_reads_a_shared_prefix_once(engine):
+    question = [SYSTEM, {"role": "user", "content": "Wat is de hoofdstad van Nederland?"}]
+    first, s1 = run(engine, question)
+    assert "Amsterdam" in first and s1.generated_tokens > 0 and s1.prompt_ms > 0
+    again, s2 = run(engine, question)
+    assert again == first  # temperature 0: the same answer
+    assert s2.prompt_tokens == 1 and s2.cached_tokens == s1.prompt_tokens + s1.cached_tokens - 1
+    other, s3 = run(engine, [SYSTEM, {"role": "user", "content": "Wat is de hoofdstad van België?"}])
+    assert "Brussel" in other
+    assert s3.cached_tokens >= len(engine.tokenize(engine.render([SYSTEM]))) - 3  # the system turn is reused
+
+
+def test_two_slots_keep_two_prefixes(engine):
+    # Like the answers and the follow-up rewrites: two prompts with different system turns, taking turns.
+    a = [{"role": "system", "content": "Je bent een rekenmachine voor eenvoudige sommen. Antwoord uitsluitend "
+                                       "met één getal, zonder uitleg en zonder eenheden."},
+         {"role": "user", "content": "Hoeveel is 2+2?"}]
+    b = [{"role": "system", "content": "Noem bij elke vraag over de natuur alleen de kleur waar het om gaat, in "
+                                       "één Nederlands woord, zonder verdere uitleg."},
+         {"role": "user", "content": "Welke kleur heeft gras?"}]
+    run(engine, a)
+    run(engine, b)
+    answer_a, stats_a = run(engine, a)
+    answer_b, stats_b = run(engine, b)
+    assert "4" in answer_a and stats_a.prompt_tokens == 1  # b did not evict a
+    assert "groen" in answer_b.lower() and stats_b.prompt_tokens == 1
+
+
+def test_an_abandoned_stream_leaves_the_cache_consistent(engine):
+    story = [SYSTEM, {"role": "user", "content": "Tel van één tot tien, met komma's."}]
+    full, _ = run(engine, story, 40)
+    assert "10" in full or "tien" in full.lower()
+    pieces = engine.generate(story, 40)
+    next(pieces), next(pieces)
+    pieces.close()  # a visitor leaves mid-answer: the cache holds a half-written answer
+    again, stats = run(engine, story, 40)
+    assert again == full and stats.cached_tokens > 0
+
+
+def test_a_prompt_longer_than_the_context_is_refused_with_a_clear_error(engine):
+    with pytest.raises(ValueError, match="exceeds the context of 1024 tokens"):
+        run(engine, [{"role": "user", "content": "woord " * 1200}])
