@@ -37,6 +37,9 @@ MIN_ANSWER_WORDS = 4  # a verified answer shorter than this gets the sentence it
 _YES_NO_RE = re.compile(r"^(is|zijn|kan|kunnen|moet|moeten|heeft|hebben|doet|doen|wordt|worden|was|waren|"
                         r"bestaat|klopt|mag|mogen|zal|zullen|gaat|gaan)\b", re.I)
 _YES_NO_ANSWER_RE = re.compile(r"^\s*(ja|nee)\b", re.I)
+# An answer opening on a pronoun ("Het is een belangrijk motief ...") leans on something it does not say.
+_DANGLING_RE = re.compile(r"^(dit|dat|deze|die|hierdoor|daardoor|daarom|hij|zij|ze|"
+                          r"het (is|was|zijn|wordt|werd|gaat|komt))\b", re.I)
 _FOLLOW_UP_RE = re.compile(r"^(en|maar|ook|dus|daarnaast|en wat|wat nog)\b|\b(zij|hij|ze|hem|haar|hun|dit|dat|"
                            r"deze|die|daar|daarover|erover|het artikel|de auteur)\b", re.I)
 
@@ -280,11 +283,13 @@ def ask_stream(settings: Settings, question: str, history: list[Turn] | None = N
         notes.append(f"{rejected}; the source may speak for itself instead")
     fallback = False
     answer_words = sum(len(x.text.split()) for x in checked.kept)
-    if (0 < answer_words < MIN_ANSWER_WORDS and (pointed := pointed_excerpt(standalone, raw, sources, excerpts))
+    says_little = 0 < answer_words < MIN_ANSWER_WORDS or (checked.kept and _DANGLING_RE.match(checked.kept[0].text))
+    if (says_little and (pointed := pointed_excerpt(standalone, raw, sources, excerpts))
             and pointed.n in checked.cited_numbers):
-        # "Het geldbedrag [1]." is verified but says little on its own: add the sentence it came from.
+        # "Het geldbedrag [1]." or "Het is een belangrijk motief ... [1]." is verified but says little on its
+        # own: add the excerpt it came from, which holds what "het" stands for.
         answer, refused = f"{checked.answer_text()} {quote(sources, pointed, 'answer.short_context')}", False
-        notes.append("short answer: its source sentence is quoted with it")
+        notes.append("short or dangling answer: its source excerpt is quoted with it")
     elif checked.kept:
         answer, refused = checked.answer_text(), False
     else:

@@ -135,6 +135,12 @@ def test_numbers_with_thousands_separators_reach_the_answer(settings, llm):
     assert "53.200" in d["answer"] and "117.000" in d["answer"] and d["citations"]
 
 
+def test_an_answer_leaning_on_a_pronoun_comes_with_what_it_refers_to(settings, llm):
+    # The model answers "Het is een belangrijk motief ... [1]."; "het" is the sentence before, which it left out.
+    d = ask(settings, "Waarom gooien steeds meer sociaal werkers de handdoek in de ring?", llm=llm).to_dict()
+    assert not d["refused"] and "relationele continuïteit" in d["answer"] and d["citations"]
+
+
 @pytest.mark.parametrize("question", ["Wat is de hoofdstad van Australië?",
                                       "Hoeveel vrijwilligers werken er in Duitsland?",
                                       "Wanneer werd Movisie opgericht?"])
