@@ -19,13 +19,13 @@ def main() -> None:
     loaded = {name: json.loads((RESULTS_DIR / f).read_text()) for name, f in FILES.items()
               if (RESULTS_DIR / f).exists()}
     lines = ["# Model backends compared", "",
-             "Same model (Qwen2.5-Coder-1.5B-Instruct Q4_K_M), same questions, same code; 2 CPU cores.", "",
-             "| backend | questions | load + warm-up s | median first token ms | median total ms | peak RSS MB |",
-             "|---|---|---|---|---|---|"]
+             "Same model (Qwen2.5-Coder-1.5B-Instruct Q4_K_M), same questions; 2 CPU cores; each row from the run dated in its last column.", "",
+             "| backend | questions | load + warm-up s | median first token ms | median total ms | peak RSS MB | run |",
+             "|---|---|---|---|---|---|---|"]
     for name, r in loaded.items():
         t = r["timings_ms"]
         lines.append(f"| {name} | {r['seeds']['n']} + {r['unanswerable']['n']} | {r['model_load_and_warm_up_s']} | "
-                     f"{t['median_first_token']} | {t['median_total']} | {r['peak_rss_mb']:.0f} |")
+                     f"{t['median_first_token']} | {t['median_total']} | {r['peak_rss_mb']:.0f} | {r['generated']} |")
     lines += ["", "Notes: transformers keeps no prompt cache between questions, so it re-reads the whole prompt "
               "(system, examples, sources: ~490 tokens) every time, dequantised to fp32 (9 GB); it is the path for "
               "GPU machines and safetensors models. For the openai backend the memory is the client's only: the "
