@@ -95,17 +95,22 @@ def looks_like_follow_up(question: str) -> bool:
     return bool(_FOLLOW_UP_RE.search(question.strip()))
 
 
-def standalone_question(llm: LLM, question: str, history: list[Turn]) -> str:
-    """Rewrite a follow-up into a question that stands alone, using the conversation so far."""
-    if not history or not looks_like_follow_up(question):
-        return question
+def rewrite_messages(question: str, history: list[Turn]) -> list[dict]:
+    """System prompt and worked example first (a fixed prefix, cached), then the last two turns."""
     convo = "\n".join(f"Vraag: {t.question}\nAntwoord: {t.answer}" for t in history[-2:])
     messages = [{"role": "system", "content": template("rewrite_system.txt").strip()}]
     for ex in json.loads(template("rewrite_examples.json")):
         messages += [{"role": "user", "content": ex["user"]}, {"role": "assistant", "content": ex["assistant"]}]
     messages.append({"role": "user", "content": f"Gesprek:\n{convo}\n\nLaatste vraag: {question}"})
+    return messages
+
+
+def standalone_question(llm: LLM, question: str, history: list[Turn]) -> str:
+    """Rewrite a follow-up into a question that stands alone, using the conversation so far."""
+    if not history or not looks_like_follow_up(question):
+        return question
     try:
-        rewritten = llm.complete(messages, max_tokens=48).strip().splitlines()[0].strip()
+        rewritten = llm.complete(rewrite_messages(question, history), max_tokens=48).strip().splitlines()[0].strip()
     except Exception as exc:  # a failed rewrite must not lose the question
         log.error("follow-up rewrite failed: %s", exc)
         rewritten = ""
@@ -309,10 +314,12 @@ def ask_stream(settings: Settings, question: str, history: list[Turn] | None = N
 
 
 def warm_up(settings: Settings) -> LLM:
-    """Load the model and read the fixed prompt prefix once, so the first visitor does not pay for it."""
+    """Load the model and read both fixed prompt prefixes (answers, follow-up rewrites) once, so the first
+    visitor, and the first follow-up question, do not pay for them."""
     llm = get_llm(settings)
     if llm.backend == "llamacpp":
         llm.complete(build_messages("Wat is sociaal werk?", []), max_tokens=1)
+        llm.complete(rewrite_messages("En wat nog?", [Turn("Wat is sociaal werk?", "Hulp bij problemen.")]), 1)
     return llm
 
 

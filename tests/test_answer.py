@@ -12,7 +12,7 @@ import pytest
 
 from answer.context import Sentence, Source, select
 from answer.pipeline import (Turn, ask, can_quote, expects_number, has_number, looks_like_follow_up, missing_specifics,
-                             pointed_excerpt)
+                             pointed_excerpt, rewrite_messages)
 from config import load_settings
 from retrieval.search import Hit, search
 from tests.conftest import PYTHON, ROOT, run_app
@@ -155,6 +155,16 @@ def test_follow_up_is_rewritten_with_the_conversation(settings, llm):
     result = ask(settings, "En wat zegt zij over inclusie?", history=history, llm=llm)
     assert result.standalone != result.question
     assert any(s.passage.doc == "002_58525c23230dbfbf.txt" for s in result.sources[:2])
+
+
+def test_the_rewrite_prompt_prefix_is_read_at_warm_up(settings, llm):
+    """The first follow-up of a demonstration does not wait for the rewrite prompt's fixed part."""
+    from answer.llm import Timing
+
+    timing = Timing()
+    history = [Turn("Wat zegt Monique Kremer over solidariteit?", "Wederkerigheid en vertrouwen [1].")]
+    text = "".join(llm.stream(rewrite_messages("En over inclusie?", history), 48, timing))
+    assert "Kremer" in text and timing.cached_tokens > 2 * timing.prompt_tokens
 
 
 def test_english_question_gets_a_dutch_answer(settings, llm):
