@@ -1,8 +1,9 @@
 """Cut the retrieved passages down to the few sentences that matter for the question.
 
-Prompt reading costs ~12 ms per token on 2 cores (ik_llama.cpp; ~25 ms with mainline llama.cpp), so every
-sentence in the prompt costs first-token time; past three sentences the small model gains nothing from more. Sentences of the top passages are ranked by e5 similarity to the question plus shared content words;
-the best three (within a character budget) are kept, best first, numbered by their passage.
+Prompt reading costs ~13 ms per token on 2 cores (ik_llama.cpp; ~27 ms with mainline llama.cpp), so every
+sentence in the prompt costs first-token time; past three sentences the small model gains nothing from more.
+Sentences of the top passages are ranked by e5 similarity to the question plus shared content words; the
+best three (within a character budget) are kept, best first, numbered by their passage.
 """
 from __future__ import annotations
 

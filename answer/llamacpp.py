@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import codecs
 import ctypes
+import functools
 import logging
 import time
 from dataclasses import dataclass, field
@@ -40,24 +41,24 @@ def _log_errors_only(level: int, text: bytes, _user: ctypes.c_void_p) -> None:
         log.error("llama.cpp: %s", text.decode("utf-8", "replace").rstrip())
 
 
+@functools.cache
 def _api():
-    """The C API, loaded on first use (importing the wheel loads a 26 MB library)."""
+    """The C API, loaded and initialised once, on first use (importing the wheel loads a 26 MB library)."""
     from ik_llama_cpp import _ctypes_api as C
 
-    if not hasattr(C, "kv_cache_seq_rm"):
-        def bind(name: str, argtypes: list, restype) -> Callable:
-            fn = getattr(C._lib, name)
-            fn.argtypes, fn.restype = argtypes, restype
-            return fn
+    def bind(name: str, argtypes: list, restype) -> Callable:
+        fn = getattr(C._lib, name)
+        fn.argtypes, fn.restype = argtypes, restype
+        return fn
 
-        c_void_p, c_int32 = ctypes.c_void_p, ctypes.c_int32
-        C.kv_cache_seq_rm = bind("llama_kv_cache_seq_rm", [c_void_p, c_int32, c_int32, c_int32], ctypes.c_bool)
-        C.meta_val_str = bind("llama_model_meta_val_str",
-                              [c_void_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_size_t], c_int32)
-        C.n_vocab = bind("llama_n_vocab", [c_void_p], c_int32)
-        C.log_set = bind("llama_log_set", [_LOG_CALLBACK, c_void_p], None)
-        C.log_set(_log_errors_only, None)
-        C.llama_backend_init()
+    c_void_p, c_int32 = ctypes.c_void_p, ctypes.c_int32
+    C.kv_cache_seq_rm = bind("llama_kv_cache_seq_rm", [c_void_p, c_int32, c_int32, c_int32], ctypes.c_bool)
+    C.meta_val_str = bind("llama_model_meta_val_str",
+                          [c_void_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_size_t], c_int32)
+    C.n_vocab = bind("llama_n_vocab", [c_void_p], c_int32)
+    C.log_set = bind("llama_log_set", [_LOG_CALLBACK, c_void_p], None)
+    C.log_set(_log_errors_only, None)
+    C.llama_backend_init()
     return C
 
 
@@ -162,17 +163,17 @@ class Engine:
         """The slot whose cache covers most of the prompt. A prompt that shares little with every slot (the
         follow-up rewrite next to the answers) takes an empty or the least recently used slot instead, so it
         does not evict a prefix still in use."""
-        best = max(self.slots, key=lambda s: common_prefix(s.tokens, tokens))
-        cached = common_prefix(best.tokens, tokens)
-        if cached >= SIMILARITY_MIN * len(tokens):
-            return best, cached
+        shared = {s.seq: common_prefix(s.tokens, tokens) for s in self.slots}
+        best = max(self.slots, key=lambda s: shared[s.seq])
+        if shared[best.seq] >= SIMILARITY_MIN * len(tokens):
+            return best, shared[best.seq]
         slot = min(self.slots, key=lambda s: (bool(s.tokens), s.last_used))
-        return slot, common_prefix(slot.tokens, tokens)
+        return slot, shared[slot.seq]
 
     def generate(self, messages: list[dict], max_tokens: int, timing: Timing | None = None) -> Iterator[str]:
         """Greedy continuation of the chat, as text pieces, until an end-of-generation token or max_tokens.
         `timing` is filled in as it goes: tokens read and taken from the cache, tokens written, and times."""
-        stats = timing if timing is not None else Timing()
+        timing = timing if timing is not None else Timing()
         tokens = self.tokenize(self.render(messages))
         if len(tokens) + max_tokens > self.ctx_per_slot:
             raise ValueError(f"prompt of {len(tokens)} tokens plus {max_tokens} to generate exceeds the "
@@ -191,15 +192,15 @@ class Engine:
                 s.tokens.clear()
             cached = 0
             logits = self._feed(slot, tokens)
-        stats.prompt_tokens, stats.cached_tokens = len(tokens) - cached, cached
-        stats.prompt_ms = (time.perf_counter() - t0) * 1000
-        t1, stats.generated_tokens = time.perf_counter(), 0
+        timing.prompt_tokens, timing.cached_tokens = len(tokens) - cached, cached
+        timing.prompt_ms = (time.perf_counter() - t0) * 1000
+        t1, timing.generated_tokens = time.perf_counter(), 0
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")  # a character may span tokens
         for _ in range(max_tokens):
             token = int(np.argmax(logits))
             if self.C.llama_token_is_eog(self.model, token):
                 break
-            stats.generated_tokens += 1
+            timing.generated_tokens += 1
             text = decoder.decode(self._piece(token))
             if text:
                 yield text
@@ -207,7 +208,7 @@ class Engine:
         tail = decoder.decode(b"", final=True)
         if tail:
             yield tail
-        stats.generation_ms = (time.perf_counter() - t1) * 1000
+        timing.generation_ms = (time.perf_counter() - t1) * 1000
 
     def close(self) -> None:
         if self.ctx:

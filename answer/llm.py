@@ -2,7 +2,7 @@
 
 Backends (setting `llm_backend`, or `llm_url` for the last):
 - `llamacpp`: llama.cpp in-process (answer/llamacpp.py, the ik_llama.cpp build). The default on CPU: the
-  bundled 1.5B model reads a prompt at ~85 tokens/s and writes ~15 tokens/s on 2 cores, in under 2 GB.
+  bundled 1.5B model reads a prompt at ~75 tokens/s and writes ~12 tokens/s on 2 cores, in under 2 GB.
 - `transformers`: the design card's library; loads a safetensors folder, or a GGUF file (dequantised, so
   4x the memory). For GPU machines and for models llama.cpp does not run.
 - `openai`: any OpenAI-compatible server (vLLM, llama.cpp server, ...) at `llm_url`, streamed over SSE.

@@ -319,7 +319,8 @@ def warm_up(settings: Settings) -> LLM:
     llm = get_llm(settings)
     if llm.backend == "llamacpp":
         llm.complete(build_messages("Wat is sociaal werk?", []), max_tokens=1)
-        llm.complete(rewrite_messages("En wat nog?", [Turn("Wat is sociaal werk?", "Hulp bij problemen.")]), 1)
+        llm.complete(rewrite_messages("En wat nog?", [Turn("Wat is sociaal werk?", "Hulp bij problemen.")]),
+                     max_tokens=1)
     return llm
 
 

@@ -13,6 +13,18 @@ from answer.llm import model_path
 from config import load_settings
 
 
+def server_params(model: str, ctx: int, threads: int):
+    """xllamacpp settings for the bundled model: context, threads, quiet (shared with eval/engine.py)."""
+    import xllamacpp as xl
+
+    params = xl.CommonParams()
+    params.model.path = model
+    params.n_ctx = ctx
+    params.cpuparams.n_threads = params.cpuparams_batch.n_threads = threads
+    params.verbosity = -1
+    return params
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--host", default="127.0.0.1")
@@ -22,14 +34,9 @@ def main() -> None:
     settings = load_settings({"llm_model": args.llm_model})
     import xllamacpp as xl
 
-    params = xl.CommonParams()
-    params.model.path = str(model_path(settings))
-    params.n_ctx = settings.llm_ctx
-    params.cpuparams.n_threads = settings.threads
-    params.cpuparams_batch.n_threads = settings.threads
+    params = server_params(str(model_path(settings)), settings.llm_ctx, settings.threads)
     params.hostnames = [args.host]
     params.port = args.port
-    params.verbosity = -1
     server = xl.Server(params)
     print(f"llama.cpp server on {server.listening_address}/v1", flush=True)
     stop = threading.Event()

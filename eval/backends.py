@@ -19,7 +19,8 @@ def main() -> None:
     loaded = {name: json.loads((RESULTS_DIR / f).read_text()) for name, f in FILES.items()
               if (RESULTS_DIR / f).exists()}
     lines = ["# Model backends compared", "",
-             "Same model (Qwen2.5-Coder-1.5B-Instruct Q4_K_M), same questions; 2 CPU cores; each row from the run dated in its last column.", "",
+             "Same model (Qwen2.5-Coder-1.5B-Instruct Q4_K_M), same questions; 2 CPU cores; each row from the run "
+             "dated in its last column.", "",
              "| backend | questions | load + warm-up s | median first token ms | median total ms | peak RSS MB | run |",
              "|---|---|---|---|---|---|---|"]
     for name, r in loaded.items():

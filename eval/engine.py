@@ -57,10 +57,11 @@ def _mainline(path: str, threads: int):
 
     import xllamacpp as xl
 
-    p = xl.CommonParams()
-    p.model.path, p.n_ctx, p.n_parallel, p.verbosity, p.warmup = path, 4096, 1, -1, False
-    p.cpuparams.n_threads = p.cpuparams_batch.n_threads = threads
-    p.api_keys = [secrets.token_urlsafe(24)]
+    from answer.serve_llm import server_params
+
+    p = server_params(path, 4096, threads)
+    p.n_parallel, p.warmup = 1, False
+    p.api_keys = [secrets.token_urlsafe(24)]  # its HTTP port stays closed to other local users
     server = xl.Server(p)
 
     def run(messages: list[dict]) -> tuple[str, int, float, int, float]:
