@@ -125,6 +125,18 @@ def test_chat_streams_a_verified_answer_with_a_clickable_citation(page, server):
     assert record["sources"] and record["sources"][0]["doc"] == "004_2ca47b64a9ad85fe.txt"
 
 
+def test_an_empty_question_gets_a_dutch_notice(page):
+    page.fill("#question textarea", "   ")
+    page.click("#send")
+    notice = page.locator("[data-testid='toast-body']").first
+    notice.wait_for(timeout=10_000)
+    assert "Typ eerst een vraag" in notice.inner_text()
+    title = page.locator(".toast-title").first
+    shown = title.evaluate("e => getComputedStyle(e, '::before').content + ' ' + getComputedStyle(e).fontSize")
+    assert shown == '"Let op" 0px'  # the Dutch title replaces Gradio's English "Warning", which is not shown
+    assert not page.locator("#chatbot .message").count()  # nothing was asked
+
+
 def test_quote_check_highlights_the_changed_word(page):
     page.get_by_role("tab", name="Citaat controleren").click()
     page.fill("#quote textarea", "“Totale inclusie is een utopie.”")

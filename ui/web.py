@@ -79,6 +79,18 @@ def _ui(key: str, **kw) -> str:
     return message(f"ui.{key}", **kw)
 
 
+def notice_css() -> str:
+    """Gradio 6 heads a notice with its type in English ("Warning") whatever title it is given; show the Dutch
+    title from prompts/messages.toml in its place."""
+    rules = []
+    for kind, key in (("warning", "warning_title"), ("error", "error_title"), ("info", "info_title"),
+                      ("success", "info_title")):
+        title = _ui(key).replace("\\", "\\\\").replace('"', '\\"')
+        rules.append(f'.toast-title.{kind} {{ font-size: 0; }} '
+                     f'.toast-title.{kind}::before {{ content: "{title}"; font-size: var(--text-md); }}')
+    return "\n".join(rules) + "\n"
+
+
 def start_model_loading(settings: Settings) -> None:
     """Load and warm the language model in the background so search and quotes work at once."""
     if _model["state"] != "idle":
@@ -335,7 +347,7 @@ def launch(settings: Settings, block: bool = True):
     app.queue(default_concurrency_limit=4, max_size=100)
     return app.launch(server_name=settings.host, server_port=settings.port, share=False, inbrowser=False,
                       show_error=False, ssr_mode=False, pwa=False, mcp_server=False, enable_monitoring=False,
-                      footer_links=["api"], theme=theme(), css=CSS + (DEMO_CSS if settings.demo else ""),
+                      footer_links=["api"], theme=theme(), css=CSS + notice_css() + (DEMO_CSS if settings.demo else ""),
                       js=JS, prevent_thread_lock=not block, quiet=False)
 
 
