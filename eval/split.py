@@ -1,0 +1,79 @@
+"""Split the evaluation questions into a tuning half and a test half, once, by a fixed seed.
+
+    .venv/bin/python -m eval.split          # writes eval/questions/split.json (ids per half)
+
+Why: figures count only on questions nobody tuned on. Thresholds, prompts and rules may be fitted on the
+tuning half; the test half is run to report. The split is stratified (within each question type, and for
+XQuAD-NL by paragraph, so that no paragraph has questions in both halves) and never changes once written:
+the script refuses to overwrite an existing split unless told to.
+
+Data:
+- eval/questions/set_a.jsonl, set_b.jsonl: Dutch questions about the seed articles, written by two writers
+  who saw only the articles (not the code), answerable ones with verbatim evidence and key facts, and
+  out-of-corpus and near-miss ones.
+- eval/questions/conversations.jsonl: two-turn conversations; all of them are test data (none is tuned on).
+- XQuAD-NL (../shared/data/xquad-nl, CC BY-SA 4.0): the strict rows (answer verbatim in the paragraph),
+  split by paragraph.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import random
+from collections import defaultdict
+
+from eval.common import EVAL_DIR, XQUAD_DIR, read_jsonl
+
+SEED = 20261123
+QUESTIONS_DIR = EVAL_DIR / "questions"
+SPLIT_PATH = QUESTIONS_DIR / "split.json"
+QUESTION_FILES = ("set_a.jsonl", "set_b.jsonl")
+
+
+def seed_questions() -> list[dict]:
+    """All rows of the independent seed-article question sets."""
+    return [r for name in QUESTION_FILES for r in read_jsonl(QUESTIONS_DIR / name)]
+
+
+def halves(items: list[str], rng: random.Random) -> tuple[list[str], list[str]]:
+    items = sorted(items)
+    rng.shuffle(items)
+    return sorted(items[0::2]), sorted(items[1::2])
+
+
+def make_split() -> dict:
+    rng = random.Random(SEED)
+    by_type: dict[str, list[str]] = defaultdict(list)
+    for r in seed_questions():
+        by_type[r["type"]].append(r["id"])
+    tune, test = [], []
+    for kind in sorted(by_type):
+        a, b = halves(by_type[kind], rng)
+        tune += a
+        test += b
+    paragraphs = sorted({r["context_id"] for r in read_jsonl(XQUAD_DIR / "xquad_nl_strict.jsonl")})
+    x_tune, x_test = halves(paragraphs, rng)
+    return {"seed": SEED, "questions": {"tune": sorted(tune), "test": sorted(test)},
+            "xquad_paragraphs": {"tune": x_tune, "test": x_test}}
+
+
+def load_split() -> dict:
+    return json.loads(SPLIT_PATH.read_text(encoding="utf-8"))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--force", action="store_true", help="overwrite an existing split (never after tuning began)")
+    args = ap.parse_args()
+    if SPLIT_PATH.exists() and not args.force:
+        raise SystemExit(f"{SPLIT_PATH} exists; the split is fixed. Use --force only before any tuning.")
+    split = make_split()
+    SPLIT_PATH.write_text(json.dumps(split, indent=1) + "\n", encoding="utf-8")
+    q = split["questions"]
+    x = split["xquad_paragraphs"]
+    print(f"questions: {len(q['tune'])} tuning, {len(q['test'])} test; "
+          f"XQuAD-NL paragraphs: {len(x['tune'])} tuning, {len(x['test'])} test -> {SPLIT_PATH}")
+
+
+if __name__ == "__main__":
+    main()
