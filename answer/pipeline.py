@@ -77,6 +77,15 @@ class AskResult:
                             "end": p.end, "text": p.text, "supported": True})
         return out
 
+    def shown_spans(self) -> list[tuple[str, int, int]]:
+        """(doc, start, end) of every sentence the model was shown."""
+        return [(self.sources[e.n - 1].passage.doc, s.start, s.end) for e in self.excerpts for s in e.sentences]
+
+    def evidence_spans(self) -> list[tuple[str, int, int]]:
+        """(doc, start, end) of the highlighted sentences of the cited sources."""
+        cited = {c["n"] for c in self.citations()}
+        return [(s.passage.doc, x.start, x.end) for s in self.sources if s.n in cited for x in s.sentences]
+
     def to_dict(self) -> dict:
         out = {"question": self.question, "answer": self.answer, "refused": self.refused,
                "citations": self.citations(), "timings": self.timings}

@@ -1,123 +1,307 @@
-"""Answering benchmark: correctness, cited passages, refusals, speed and memory with the real model.
+"""Answering benchmark on questions nobody tuned on: correctness, where the answer is lost, refusals, speed.
 
-    .venv/bin/python -m eval.answers                 # seeds + unanswerable + 40 XQuAD-NL questions
-    .venv/bin/python -m eval.answers --xquad 0       # skip XQuAD-NL
+    .venv/bin/python -m eval.answers --half test          # report: the test half (figures that count)
+    .venv/bin/python -m eval.answers --half tune          # tuning: the tuning half (+ the first 48+20 questions)
+    .venv/bin/python -m eval.answers --half test --parts seeds,conversations --xquad 0
     .venv/bin/python -m eval.answers --llm-backend transformers   # another backend, same questions
 
-Answer correctness: every key fact of the question (eval/seed_questions.jsonl "facts") occurs in the answer
-(case and accents ignored). Cited passage holds the answer: a citation of the answer points at a passage
-that contains the answering sentence. Writes eval/results/answers[-<backend>].json with every answer.
+Parts (all by default):
+- seeds: the half's questions about the seed articles (eval/questions/, split by eval/split.py). Answerable
+  ones: key facts in the reply, a cited passage holding the evidence, false refusals, and where the
+  evidence sentence was lost (top-5 passages -> the model's prompt -> the evidence the reply shows).
+  Out-of-corpus and near-miss ones: refusals.
+- conversations: all 26 two-turn conversations (test data only; never tuned on); the second turn is asked
+  with the first turn's real answer as history.
+- xquad: a fixed sample of XQuAD-NL (CC BY-SA 4.0, read from ../shared) questions of the half's paragraphs,
+  against all 240 paragraphs: the gold answer occurs in the reply.
+- nearmiss: a fixed sample of the half's XQuAD-NL questions asked against the corpus with the question's own
+  paragraph removed (the article's other paragraphs stay; questions whose answer occurs in another paragraph
+  are left out): the right reply is a refusal.
+Writes eval/results/answers-<half>[-<backend>].json with every reply, the model's raw output and the notes.
 """
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import resource
 import statistics
+import tempfile
 import time
+from pathlib import Path
 
 import config  # noqa: F401
-from answer.pipeline import ask, pre_embed_sentences, warm_up
+from answer.pipeline import Turn, ask, pre_embed_sentences, warm_up
 from config import load_settings
-from eval.common import EVAL_DIR, XQUAD_DIR, read_jsonl, write_result
-from retrieval.text import strip_accents
+from eval.common import XQUAD_DIR, read_jsonl, write_result
+from eval.questions import (ANSWERABLE_TYPES, Span, conversations, facts_hold, half, legacy_questions, locate,
+                            norm)
+from eval.split import load_split
+from retrieval.service import get_index
+from verify.dutch import english_words
+
+PARTS = ("seeds", "conversations", "xquad", "nearmiss")
 
 
-def norm(text: str) -> str:
-    return " ".join(strip_accents(text).lower().replace("’", "'").split())
+def shown_spans(result) -> list[Span]:
+    """What the model was shown (document spans; a byline as start -1)."""
+    return [Span(*s) for s in result.shown_spans()]
 
 
-def contains(answer: str, fact: str) -> bool:
-    return norm(fact) in norm(answer)
+def evidence_spans(result) -> list[Span]:
+    """What the reply shows as its evidence (cited passages when the reply shows no sentences)."""
+    return [Span(*s) for s in result.evidence_spans()]
 
 
-def median(xs: list) -> float | None:
-    xs = [x for x in xs if x is not None]
-    return round(statistics.median(xs), 1) if xs else None
+def passage_spans(result) -> list[Span]:
+    return [Span(s.passage.doc, s.passage.start, s.passage.end) for s in result.sources]
+
+
+def reached(gold: list[Span], spans: list[Span], bylines: bool = False) -> bool:
+    """Every gold evidence span overlaps one of `spans` (a byline counts only where bylines are shown)."""
+    return bool(gold) and all(any(g.overlaps(s) for s in spans) for g in gold if bylines or g.start >= 0)
+
+
+def percentile(xs: list, q: float) -> float | None:
+    xs = sorted(x for x in xs if x is not None)
+    if not xs:
+        return None
+    return round(xs[min(len(xs) - 1, int(round(q * (len(xs) - 1))))], 1)
+
+
+def rate(rows: list[dict], key: str) -> float | None:
+    vals = [r[key] for r in rows if r.get(key) is not None]
+    return round(sum(bool(v) for v in vals) / len(vals), 3) if vals else None
+
+
+class Run:
+    """Asks questions with one loaded model and keeps every reply and timing."""
+
+    def __init__(self, settings, llm):
+        self.settings, self.llm = settings, llm
+        self.timings: list[dict] = []
+
+    def ask(self, question: str, history: list[Turn] | None = None, settings=None):
+        res = ask(settings or self.settings, question, history, llm=self.llm)
+        self.timings.append(res.timings)
+        return res
+
+    def answerable(self, r: dict, index, history: list[Turn] | None = None, question: str | None = None) -> dict:
+        res = self.ask(question or r["question"], history)
+        d = res.to_dict()
+        gold = [locate(index, e["doc"], e["text"]) for e in r["evidence"]]
+        gold = [g for g in gold if g is not None]
+        sources_text = " ".join(s.passage.text + " " + s.passage.title for s in res.sources)
+        row = {"id": r["id"], "type": r.get("type"), "question": d["question"], "reply": d["answer"],
+               "refused": d["refused"], "kind": d.get("kind"), "facts": r["facts"],
+               "correct": facts_hold(d["answer"], r["facts"]) and not d["refused"],
+               "cited_passage_holds_answer": not d["refused"] and reached(gold, [Span(c["doc"], c["start"], c["end"])
+                                                                                  for c in d["citations"]]),
+               "in_top5_passages": reached(gold, passage_spans(res)),
+               "in_prompt": reached(gold, shown_spans(res), bylines=True),
+               "in_evidence": not d["refused"] and reached(gold, evidence_spans(res), bylines=True),
+               "english_words": english_words(d["answer"], sources_text),
+               "raw": res.raw, "notes": d.get("notes", []), "timings": d["timings"]}
+        if d.get("standalone_question"):
+            row["standalone"] = d["standalone_question"]
+        return row
+
+    def unanswerable(self, r: dict, history: list[Turn] | None = None, question: str | None = None,
+                     settings=None) -> dict:
+        res = self.ask(question or r["question"], history, settings)
+        d = res.to_dict()
+        row = {"id": r["id"], "type": r.get("type"), "question": d["question"], "reply": d["answer"],
+               "refused": d["refused"], "kind": d.get("kind"), "raw": res.raw, "notes": d.get("notes", []),
+               "timings": d["timings"]}
+        if d.get("standalone_question"):
+            row["standalone"] = d["standalone_question"]
+        return row
+
+
+def summarise_answerable(rows: list[dict]) -> dict:
+    out = {"n": len(rows), "answer_correctness": rate(rows, "correct"),
+           "cited_passage_holds_answer": rate(rows, "cited_passage_holds_answer"),
+           "false_refusals": rate(rows, "refused"),
+           "evidence_in_top5_passages": rate(rows, "in_top5_passages"),
+           "evidence_in_prompt": rate(rows, "in_prompt"),
+           "evidence_in_reply": rate(rows, "in_evidence"),
+           "replies_with_english_words": round(sum(bool(r["english_words"]) for r in rows) / max(len(rows), 1), 3)}
+    types = sorted({r["type"] for r in rows if r.get("type")}, key=lambda t: (t not in ANSWERABLE_TYPES, t))
+    out["correct_by_type"] = {t: f"{sum(r['correct'] for r in rows if r['type'] == t)}/"
+                                 f"{sum(1 for r in rows if r['type'] == t)}" for t in types}
+    return out
+
+
+def summarise_unanswerable(rows: list[dict]) -> dict:
+    out = {"n": len(rows), "refusal_rate": rate(rows, "refused")}
+    for t in sorted({r["type"] for r in rows}):
+        sub = [r for r in rows if r["type"] == t]
+        out[f"{t}_refused"] = f"{sum(r['refused'] for r in sub)}/{len(sub)}"
+    return out
+
+
+def run_seeds(run: Run, name: str, index, with_legacy: bool) -> dict:
+    questions = half(name)
+    answerable = [r for r in questions if r["type"] in ANSWERABLE_TYPES]
+    unanswerable = [r for r in questions if r["type"] not in ANSWERABLE_TYPES]
+    if with_legacy:
+        la, lu = legacy_questions()
+        answerable, unanswerable = answerable + la, unanswerable + lu
+    a_rows = []
+    for r in answerable:
+        row = run.answerable(r, index)
+        a_rows.append(row)
+        print(f"{r['id']:<5} {'OK ' if row['correct'] else 'BAD'} {'P' if row['in_prompt'] else '-'} "
+              f"{'E' if row['in_evidence'] else '-'} {row['reply'][:120]!r}", flush=True)
+    u_rows = []
+    for r in unanswerable:
+        row = run.unanswerable(r)
+        u_rows.append(row)
+        print(f"{r['id']:<5} {'refused ' if row['refused'] else 'ANSWERED'} {row['reply'][:120]!r}", flush=True)
+    new_a = [r for r in a_rows if r["type"] != "legacy"]
+    new_u = [r for r in u_rows if not r["id"].startswith("u")]
+    out = {"answerable": summarise_answerable(new_a), "unanswerable": summarise_unanswerable(new_u),
+           "rows": a_rows + u_rows}
+    if with_legacy:
+        out["legacy_answerable"] = summarise_answerable([r for r in a_rows if r["type"] == "legacy"])
+        out["legacy_unanswerable"] = summarise_unanswerable([r for r in u_rows if r["id"].startswith("u")])
+    return out
+
+
+def run_conversations(run: Run, index) -> dict:
+    rows = []
+    for c in conversations():
+        first, second = c["turns"]
+        r1 = run.answerable({**first, "id": c["id"] + "-1"}, index)
+        history = [Turn(first["question"], r1["reply"])]
+        if second.get("answerable", True):
+            r2 = run.answerable({**second, "id": c["id"] + "-2", "type": "follow_up"}, index, history)
+        else:
+            r2 = run.unanswerable({**second, "id": c["id"] + "-2", "type": "follow_up_unanswerable"}, history)
+        r2["answerable"] = second.get("answerable", True)
+        r2["ok"] = r2["correct"] if r2["answerable"] else r2["refused"]
+        rows += [r1, r2]
+        print(f"{c['id']} turn1 {'OK ' if r1['correct'] else 'BAD'} turn2 {'OK ' if r2['ok'] else 'BAD'} "
+              f"{r2.get('standalone', '')[:60]!r} -> {r2['reply'][:90]!r}", flush=True)
+    seconds = [r for r in rows if r["id"].endswith("-2")]
+    ans = [r for r in seconds if r["answerable"]]
+    una = [r for r in seconds if not r["answerable"]]
+    return {"n": len(seconds), "follow_up_correct": rate(seconds, "ok"),
+            "answerable_follow_ups_correct": f"{sum(r['ok'] for r in ans)}/{len(ans)}",
+            "unanswerable_follow_ups_refused": f"{sum(r['ok'] for r in una)}/{len(una)}",
+            "first_turn_correct": rate([r for r in rows if r["id"].endswith("-1")], "correct"), "rows": rows}
+
+
+def xquad_rows(name: str) -> list[dict]:
+    paragraphs = set(load_split()["xquad_paragraphs"][name])
+    return [r for r in read_jsonl(XQUAD_DIR / "xquad_nl_strict.jsonl") if r["context_id"] in paragraphs]
+
+
+def run_xquad(run: Run, name: str, n: int) -> dict:
+    settings = load_settings({"corpus": str(XQUAD_DIR / "xquad_nl_corpus.jsonl"), "cache_dir": run.settings.cache_dir,
+                              "llm_backend": run.settings.llm_backend, "llm_url": run.settings.llm_url})
+    index, _ = get_index(settings)
+    rows = []
+    for r in random.Random(7).sample(xquad_rows(name), n):
+        res = run.ask(r["question"], settings=settings)
+        d = res.to_dict()
+        ok = any(norm(a) in norm(d["answer"]) for a in r["answers"])
+        gold = [Span(r["context_id"], p.start, p.end) for p in index.passages if p.doc == r["context_id"]]
+        rows.append({"id": r["id"], "question": r["question"], "gold": r["answers"], "reply": d["answer"],
+                     "contains_answer": ok, "refused": d["refused"], "kind": d.get("kind"),
+                     "in_top5_passages": any(g.overlaps(s) for g in gold for s in passage_spans(res)),
+                     "raw": res.raw, "notes": d.get("notes", [])})
+        print(f"xquad {'OK ' if ok else 'BAD'} {r['answers'][0]!r} <- {d['answer'][:100]!r}", flush=True)
+    return {"n": len(rows), "contains_answer": rate(rows, "contains_answer"), "refused": rate(rows, "refused"),
+            "gold_paragraph_in_top5": rate(rows, "in_top5_passages"), "rows": rows}
+
+
+def run_nearmiss(run: Run, name: str, n: int) -> dict:
+    """Each question against the XQuAD-NL corpus without its own paragraph: it should be refused."""
+    corpus = read_jsonl(XQUAD_DIR / "xquad_nl_corpus.jsonl")
+    text_of = {c["id"]: norm(c["text"]) for c in corpus}
+    candidates = [r for r in xquad_rows(name)
+                  if not any(norm(a) in t for a in r["answers"] for cid, t in text_of.items() if cid != r["context_id"])]
+    sample = random.Random(11).sample(candidates, min(n, len(candidates)))
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        cache = Path(tmp)
+        (cache / "embeddings").symlink_to(Path(run.settings.cache_dir).resolve() / "embeddings",
+                                          target_is_directory=True)
+        for r in sample:
+            path = cache / f"without-{len(rows)}.jsonl"
+            path.write_text("".join(json.dumps(c, ensure_ascii=False) + "\n" for c in corpus
+                                    if c["id"] != r["context_id"]), encoding="utf-8")
+            settings = load_settings({"corpus": str(path), "cache_dir": str(cache),
+                                      "llm_backend": run.settings.llm_backend, "llm_url": run.settings.llm_url})
+            row = run.unanswerable({"id": r["id"], "type": "xquad_gold_removed", "question": r["question"]},
+                                   settings=settings)
+            row["gold"] = r["answers"]
+            rows.append(row)
+            print(f"nearmiss {'refused ' if row['refused'] else 'ANSWERED'} {row['reply'][:100]!r}", flush=True)
+    return {"n": len(rows), "eligible": len(candidates), "refusal_rate": rate(rows, "refused"), "rows": rows}
+
+
+def timing_summary(timings: list[dict]) -> dict:
+    def col(key):
+        return [t.get(key) for t in timings]
+
+    out = {"n": len(timings)}
+    for key in ("first_token_ms", "total_ms", "retrieval_ms", "prompt_ms", "generation_ms", "prompt_tokens",
+                "cached_tokens", "generated_tokens", "check_ms"):
+        vals = [v for v in col(key) if v is not None]
+        if vals:
+            out[key] = {"median": round(statistics.median(vals), 1), "p90": percentile(vals, 0.9)}
+    return out
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--xquad", type=int, default=40, help="number of XQuAD-NL questions (0 to skip)")
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--half", choices=["tune", "test"], required=True)
+    ap.add_argument("--parts", default=",".join(PARTS), help=f"comma-separated subset of {PARTS}")
+    ap.add_argument("--xquad", type=int, default=100, help="XQuAD-NL questions to ask (0 to skip)")
+    ap.add_argument("--nearmiss", type=int, default=100, help="gold-removed XQuAD-NL questions (0 to skip)")
+    ap.add_argument("--no-legacy", action="store_true", help="tuning half: leave out the first 48+20 questions")
     ap.add_argument("--llm-backend", dest="llm_backend")
     ap.add_argument("--llm-url", dest="llm_url")
-    ap.add_argument("--limit", type=int, default=0, help="only the first N seed and unanswerable questions")
+    ap.add_argument("--out", help="result name (default answers-<half>[-<backend>])")
     args = ap.parse_args()
+    parts = [p for p in args.parts.split(",") if p]
     settings = load_settings({"llm_backend": args.llm_backend, "llm_url": args.llm_url})
     t0 = time.perf_counter()
     llm = warm_up(settings)
     load_s = time.perf_counter() - t0
     pre_embed_sentences(settings)
-
-    seeds = read_jsonl(EVAL_DIR / "seed_questions.jsonl")
-    unans = read_jsonl(EVAL_DIR / "unanswerable.jsonl")
-    if args.limit:
-        seeds, unans = seeds[:args.limit], unans[:args.limit]
-    rows, ttft, total, prompt_ms, gen_ms, prompt_tokens = [], [], [], [], [], []
-    correct = cited_ok = false_refusals = 0
-    for r in seeds:
-        res = ask(settings, r["question"], llm=llm)
-        d = res.to_dict()
-        ok = all(contains(d["answer"], f) for f in r["facts"]) and not d["refused"]
-        holds = any(r["sentence"] in c["text"] for c in d["citations"])
-        correct += ok
-        cited_ok += holds
-        false_refusals += d["refused"]
-        for lst, key in ((ttft, "first_token_ms"), (total, "total_ms"), (prompt_ms, "prompt_ms"),
-                         (gen_ms, "generation_ms"), (prompt_tokens, "prompt_tokens")):
-            lst.append(d["timings"].get(key))
-        rows.append({"id": r["id"], "question": r["question"], "answer": d["answer"], "raw": res.raw,
-                     "refused": d["refused"], "fallback": d.get("fallback", False), "correct": ok,
-                     "cited_passage_holds_answer": holds, "citations": [c["n"] for c in d["citations"]],
-                     "timings": d["timings"], "notes": d.get("notes", [])})
-        print(f"{r['id']} {'OK ' if ok else 'BAD'} {'cite' if holds else '----'} {d['answer'][:110]!r}", flush=True)
-    refusals = 0
-    for r in unans:
-        res = ask(settings, r["question"], llm=llm)
-        d = res.to_dict()
-        refusals += d["refused"]
-        total.append(d["timings"].get("total_ms"))
-        rows.append({"id": r["id"], "question": r["question"], "answer": d["answer"], "raw": res.raw,
-                     "refused": d["refused"], "notes": d.get("notes", []), "timings": d["timings"]})
-        print(f"{r['id']} {'refused' if d['refused'] else 'ANSWERED'} {d['answer'][:110]!r}", flush=True)
-
-    n = len(seeds)
-    result = {
-        "backend": llm.backend, "model": llm.name, "model_load_and_warm_up_s": round(load_s, 1),
-        "seeds": {"n": n, "answer_correctness": round(correct / n, 3), "cited_passage_holds_answer":
-                  round(cited_ok / n, 3), "false_refusals": round(false_refusals / n, 3)},
-        "unanswerable": {"n": len(unans), "refusal_rate": round(refusals / max(len(unans), 1), 3)},
-        "timings_ms": {"median_first_token": median(ttft), "median_total": median(total),
-                       "median_prompt_processing": median(prompt_ms), "median_generation": median(gen_ms),
-                       "median_prompt_tokens_new": median(prompt_tokens)},
-    }
-
-    if args.xquad:
-        xsettings = load_settings({"corpus": str(XQUAD_DIR / "xquad_nl_corpus.jsonl"),
-                                   "llm_backend": args.llm_backend, "llm_url": args.llm_url})
-        xrows = read_jsonl(XQUAD_DIR / "xquad_nl_strict.jsonl")
-        sample = random.Random(7).sample(xrows, min(args.xquad, len(xrows)))
-        hit = refused = 0
-        for r in sample:
-            res = ask(xsettings, r["question"], llm=llm)
-            d = res.to_dict()
-            got = any(contains(d["answer"], a) for a in r["answers"])
-            hit += got
-            refused += d["refused"]
-            rows.append({"id": r["id"], "question": r["question"], "gold": r["answers"], "answer": d["answer"],
-                         "contains_answer": got, "refused": d["refused"],
-                         "raw": res.raw})
-            print(f"xquad {'OK ' if got else 'BAD'} {r['answers'][0]!r} <- {d['answer'][:100]!r}", flush=True)
-        result["xquad_nl_strict_sample"] = {"n": len(sample), "contains_answer": round(hit / len(sample), 3),
-                                            "refused": round(refused / len(sample), 3)}
+    index, _ = get_index(settings)
+    run = Run(settings, llm)
+    result: dict = {"half": args.half, "backend": llm.backend, "model": llm.name,
+                    "model_load_and_warm_up_s": round(load_s, 1)}
+    if "seeds" in parts:
+        result["seeds"] = run_seeds(run, args.half, index, with_legacy=args.half == "tune" and not args.no_legacy)
+    seed_timings = list(run.timings)
+    if "conversations" in parts:
+        result["conversations"] = run_conversations(run, index)
+    if "xquad" in parts and args.xquad:
+        result["xquad"] = run_xquad(run, args.half, args.xquad)
+    if "nearmiss" in parts and args.nearmiss:
+        result["xquad_gold_removed"] = run_nearmiss(run, args.half, args.nearmiss)
+    result["timings_seed_questions"] = timing_summary(seed_timings)
+    result["timings_all"] = timing_summary(run.timings)
     result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 0)
-    result["answers"] = rows
-    suffix = "" if llm.backend == "llamacpp" else f"-{llm.backend}"
-    path = write_result(f"answers{suffix}", result)
-    summary = {k: v for k, v in result.items() if k != "answers"}
-    import json
-    print(json.dumps(summary, indent=1, ensure_ascii=False))
+    name = args.out or f"answers-{args.half}" + ("" if llm.backend == "llamacpp" else f"-{llm.backend}")
+    path = write_result(name, result)
+    print(json.dumps(summary(result), indent=1, ensure_ascii=False))
     print(f"written to {path}")
+
+
+def summary(result: dict) -> dict:
+    """Everything but the rows."""
+    def strip(x):
+        if isinstance(x, dict):
+            return {k: strip(v) for k, v in x.items() if k != "rows"}
+        return x
+
+    return strip(result)
 
 
 if __name__ == "__main__":
