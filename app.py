@@ -23,6 +23,7 @@ from typing import Callable, Iterable
 import config  # noqa: F401  (sets the offline environment before anything else is imported)
 from config import Settings, load_settings
 from errors import UserError
+from prompts import message
 
 log = logging.getLogger("vraagbaak")
 EXIT_BAD_INPUT = 2
@@ -119,8 +120,9 @@ def _print_search(result: dict) -> None:
         print()
 
 
-def _run_batch(path: str, field: str, handle: Callable[[str], dict]) -> int:
-    """Read JSONL rows {id, field}; write one JSON line per row, echoing its id. Bad rows get an error."""
+def _run_batch(path: str, field: str, handle: Callable[[str, dict], dict]) -> int:
+    """Read JSONL rows {id, field, ...}; write one JSON line per row, echoing its id. Bad rows get an error.
+    `handle` gets the row's text and the whole row (for optional fields such as an answer's `history`)."""
     try:
         lines: Iterable[str] = Path(path).read_text(encoding="utf-8").splitlines()
     except OSError as exc:
@@ -137,20 +139,26 @@ def _run_batch(path: str, field: str, handle: Callable[[str], dict]) -> int:
             value = row.get(field)
             if value is None and field == "query":
                 value = row.get("question")
-            out = {"id": row_id, **handle(value or "")}
+        except (ValueError, json.JSONDecodeError) as exc:
+            log.error("batch line %d is not valid JSON: %s", n, exc)
+            print(json.dumps({"id": row_id, "error": f"Regel {n} is geen geldig JSON-object."}, ensure_ascii=False),
+                  flush=True)
+            continue
+        try:
+            out = {"id": row_id, **handle(value or "", row)}
         except UserError as exc:
             log.error("batch line %d: %s", n, exc.english)
             out = {"id": row_id, "error": exc.dutch}
-        except (ValueError, json.JSONDecodeError) as exc:
-            log.error("batch line %d is not valid JSON: %s", n, exc)
-            out = {"id": row_id, "error": f"Regel {n} is geen geldig JSON-object."}
+        except Exception as exc:  # one failing row must not lose the others
+            log.exception("batch line %d failed: %s", n, exc)
+            out = {"id": row_id, "error": message("errors.row_failed", line=n)}
         print(json.dumps(out, ensure_ascii=False), flush=True)
     return 0
 
 
 def cmd_search(settings: Settings, args: argparse.Namespace) -> int:
     if args.batch:
-        return _run_batch(args.batch, "query", lambda q: _search_row(settings, q, args.k))
+        return _run_batch(args.batch, "query", lambda q, _row: _search_row(settings, q, args.k))
     result = _search_row(settings, args.query or "", args.k)
     if args.json:
         print(json.dumps(result, ensure_ascii=False, indent=1))
@@ -160,7 +168,6 @@ def cmd_search(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _print_quote(result: dict) -> None:
-    from prompts import message
 
     print(message(f"verdicts.{result['verdict']}"))
     if result["verdict"] == "absent" and result["matches"]:
@@ -181,7 +188,7 @@ def cmd_quote(settings: Settings, args: argparse.Namespace) -> int:
     from verify.service import run_quote
 
     if args.batch:
-        return _run_batch(args.batch, "quote", lambda q: run_quote(settings, q).to_dict())
+        return _run_batch(args.batch, "quote", lambda q, _row: run_quote(settings, q).to_dict())
     result = run_quote(settings, args.quote or "").to_dict()
     if args.json:
         print(json.dumps(result, ensure_ascii=False, indent=1))
@@ -191,10 +198,12 @@ def cmd_quote(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
+    from answer.followup import history_from
     from answer.pipeline import ask, ask_stream
 
     if args.batch:
-        return _run_batch(args.batch, "question", lambda q: ask(settings, q).to_dict())
+        return _run_batch(args.batch, "question",
+                          lambda q, row: ask(settings, q, history_from(row.get("history"))).to_dict())
     if args.json:
         print(json.dumps(ask(settings, args.question or "").to_dict(), ensure_ascii=False, indent=1))
         return 0
@@ -204,7 +213,8 @@ def cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
             print("Bronnen:", file=sys.stderr)
             for s in payload:
                 print(f"  [{s.n}] {s.passage.title} — {s.passage.doc}, alinea {s.passage.paragraph}", file=sys.stderr)
-            print("Model:", end=" ", file=sys.stderr, flush=True)
+        elif kind == "chosen":
+            print(f"Model kiest zin {', '.join(map(str, payload)) or 'geen'}.", file=sys.stderr)
         elif kind == "token":
             print(payload, end="", file=sys.stderr, flush=True)
         elif kind == "done":
@@ -220,7 +230,6 @@ def cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_add(settings: Settings, args: argparse.Namespace) -> int:
     """Add each file; report each; exit 2 if any could not be added (the others are kept)."""
     from corpus.library import add_file
-    from prompts import message
     from retrieval.service import forget, get_index
 
     results, failed = [], 0
@@ -255,7 +264,6 @@ def cmd_add(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_remove(settings: Settings, args: argparse.Namespace) -> int:
     from corpus.library import remove
-    from prompts import message
     from retrieval.service import get_index
 
     remove(settings, args.doc)

@@ -52,7 +52,8 @@ class Settings:
     llm_url: str = ""
     """Base URL of an OpenAI-compatible server, e.g. http://127.0.0.1:8080/v1 (implies llm_backend=openai)."""
     llm_ctx: int = 4096
-    max_tokens: int = 320
+    max_tokens: int = 96
+    """Tokens the model may write: line numbers and one short sentence."""
 
     # Web app
     host: str = "127.0.0.1"

@@ -32,6 +32,9 @@ log = logging.getLogger(__name__)
 _LOG_CALLBACK = ctypes.CFUNCTYPE(None, ctypes.c_int, ctypes.c_char_p, ctypes.c_void_p)
 _GGML_LOG_LEVEL_ERROR = 4
 SIMILARITY_MIN = 0.1  # share of a prompt a slot's cache must cover to be reused (llama.cpp's server default)
+_SHORTLIST = 64  # tokens offered to the grammar before the whole vocabulary is
+_TRACED_STEPS = 2  # steps whose options are reported (under a grammar: "geen" or not, then the first line)
+_TOKEN_DATA = np.dtype([("id", np.int32), ("logit", np.float32), ("p", np.float32)])  # llama_token_data
 
 
 @_LOG_CALLBACK
@@ -57,6 +60,12 @@ def _api():
                           [c_void_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_size_t], c_int32)
     C.n_vocab = bind("llama_n_vocab", [c_void_p], c_int32)
     C.log_set = bind("llama_log_set", [_LOG_CALLBACK, c_void_p], None)
+    C.model_get_vocab = bind("llama_model_get_vocab", [c_void_p], c_void_p)
+    C.grammar_init = bind("llama_sampler_init_grammar", [c_void_p, ctypes.c_char_p, ctypes.c_char_p], c_void_p)
+    C.grammar_free = bind("llama_grammar_free", [c_void_p], None)
+    C.grammar_apply = bind("llama_sample_grammar", [c_void_p, ctypes.POINTER(C.llama_token_data_array), c_void_p],
+                           None)
+    C.grammar_accept = bind("llama_grammar_accept_token", [c_void_p, c_void_p, c_int32], None)
     C.log_set(_log_errors_only, None)
     C.llama_backend_init()
     return C
@@ -170,14 +179,58 @@ class Engine:
         slot = min(self.slots, key=lambda s: (bool(s.tokens), s.last_used))
         return slot, shared[slot.seq]
 
-    def generate(self, messages: list[dict], max_tokens: int, timing: Timing | None = None) -> Iterator[str]:
+    def generate(self, messages: list[dict], max_tokens: int, timing: Timing | None = None,
+                 grammar: str | None = None, prefill: str = "") -> Iterator[str]:
         """Greedy continuation of the chat, as text pieces, until an end-of-generation token or max_tokens.
-        `timing` is filled in as it goes: tokens read and taken from the cache, tokens written, and times."""
+
+        `prefill` starts the assistant's turn (it is read as prompt and not yielded); `grammar` (GBNF, root rule
+        `root`) restricts what may follow it, so the reply cannot leave the format. `timing` is filled in as it
+        goes: tokens read and taken from the cache, tokens written, and times."""
         timing = timing if timing is not None else Timing()
-        tokens = self.tokenize(self.render(messages))
+        tokens = self.tokenize(self.render(messages) + prefill)
         if len(tokens) + max_tokens > self.ctx_per_slot:
             raise ValueError(f"prompt of {len(tokens)} tokens plus {max_tokens} to generate exceeds the "
                              f"context of {self.ctx_per_slot} tokens")
+        rules = self._grammar(grammar) if grammar else None
+        try:
+            yield from self._generate(tokens, max_tokens, timing, rules)
+        finally:
+            if rules:
+                self.C.grammar_free(rules)
+
+    def _grammar(self, gbnf: str):
+        rules = self.C.grammar_init(self.C.model_get_vocab(self.model), gbnf.encode(), b"root")
+        if not rules:
+            raise ValueError(f"llama.cpp rejected the grammar: {gbnf[:200]!r}")
+        return rules
+
+    def _allowed(self, logits: np.ndarray, rules) -> np.ndarray:
+        """Candidate tokens with their logits, those the grammar forbids at -inf. The grammar is asked about
+        the best `_SHORTLIST` tokens first (checking all 150k costs ~20 ms a token), then about all."""
+        for ids in (np.argpartition(-logits, _SHORTLIST)[:_SHORTLIST], np.arange(len(logits))):
+            cand = np.zeros(len(ids), dtype=_TOKEN_DATA)
+            cand["id"], cand["logit"] = ids, logits[ids]
+            arr = self.C.llama_token_data_array(cand.ctypes.data_as(ctypes.POINTER(self.C.llama_token_data)),
+                                                len(cand), -1, False)
+            self.C.grammar_apply(self.ctx, ctypes.byref(arr), rules)
+            if np.isfinite(cand["logit"]).any():
+                return cand
+        raise RuntimeError("the grammar allows no token here")
+
+    def _pick(self, logits: np.ndarray, rules, probs: dict | None = None) -> int:
+        """The most likely token (the grammar allowing); fills `probs` with the likeliest allowed options."""
+        if rules is None:
+            return int(np.argmax(logits))
+        cand = self._allowed(logits, rules)
+        ok = cand[np.isfinite(cand["logit"])]
+        if probs is not None:
+            p = np.exp(ok["logit"] - ok["logit"].max())
+            p /= p.sum()
+            for i in np.argsort(-p)[:12]:
+                probs[self._piece(int(ok["id"][i])).decode("utf-8", "replace")] = round(float(p[i]), 4)
+        return int(ok["id"][np.argmax(ok["logit"])])
+
+    def _generate(self, tokens: list[int], max_tokens: int, timing: Timing, rules) -> Iterator[str]:
         slot, cached = self._slot_for(tokens)
         cached = min(cached, len(tokens) - 1)  # the last prompt token is always read: its logits start the answer
         slot.last_used = time.monotonic()
@@ -196,10 +249,17 @@ class Engine:
         timing.prompt_ms = (time.perf_counter() - t0) * 1000
         t1, timing.generated_tokens = time.perf_counter(), 0
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")  # a character may span tokens
-        for _ in range(max_tokens):
-            token = int(np.argmax(logits))
+        timing.step_probs = [] if rules else None
+        for step in range(max_tokens):
+            probs = None
+            if rules and step < _TRACED_STEPS:
+                probs = {}
+                timing.step_probs.append(probs)
+            token = self._pick(logits, rules, probs)
             if self.C.llama_token_is_eog(self.model, token):
                 break
+            if rules:
+                self.C.grammar_accept(rules, self.ctx, token)
             timing.generated_tokens += 1
             text = decoder.decode(self._piece(token))
             if text:

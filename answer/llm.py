@@ -35,22 +35,27 @@ class Timing:
     prompt_ms: float | None = None
     generated_tokens: int | None = None
     generation_ms: float | None = None
+    step_probs: list[dict[str, float]] | None = None  # likeliest allowed tokens of the first steps (llama.cpp)
 
 
 @dataclass
 class LLM:
     name: str
     backend: str
-    _stream: Callable[[Messages, int, Timing], Iterator[str]]
+    _stream: Callable[..., Iterator[str]]  # (messages, max_tokens, timing, grammar, prefill) -> pieces
     lock: threading.Lock = field(default_factory=threading.Lock)
+    constrains: bool = False  # whether `grammar` is enforced (otherwise the caller parses leniently)
 
-    def stream(self, messages: Messages, max_tokens: int = 256, timing: Timing | None = None) -> Iterator[str]:
-        """Yield the reply in pieces. One generation at a time per model (the CPU has no room for two)."""
+    def stream(self, messages: Messages, max_tokens: int = 256, timing: Timing | None = None,
+               grammar: str | None = None, prefill: str = "") -> Iterator[str]:
+        """Yield the reply in pieces. One generation at a time per model (the CPU has no room for two).
+        `prefill` starts the assistant's turn (not yielded); `grammar` (GBNF) restricts what follows it."""
         with self.lock:
-            yield from self._stream(messages, max_tokens, timing or Timing())
+            yield from self._stream(messages, max_tokens, timing or Timing(), grammar, prefill)
 
-    def complete(self, messages: Messages, max_tokens: int = 256) -> str:
-        return "".join(self.stream(messages, max_tokens))
+    def complete(self, messages: Messages, max_tokens: int = 256, grammar: str | None = None,
+                 prefill: str = "") -> str:
+        return "".join(self.stream(messages, max_tokens, grammar=grammar, prefill=prefill))
 
 
 def _thread_to_iterator(run: Callable[[Callable[[str], None]], None]) -> Iterator[str]:
@@ -83,7 +88,7 @@ def _llamacpp(model_path: Path, settings: Settings) -> LLM:
 
     # Two slots: answers and follow-up rewrites have different fixed prefixes; each keeps its own cache.
     engine = Engine(model_path, threads=settings.threads, ctx=settings.llm_ctx, slots=2)
-    return LLM(name=model_path.name, backend="llamacpp", _stream=engine.generate)
+    return LLM(name=model_path.name, backend="llamacpp", _stream=engine.generate, constrains=True)
 
 
 # ---- transformers -------------------------------------------------------------------------------------
@@ -103,9 +108,10 @@ def _transformers(model_path: Path, settings: Settings) -> LLM:
     dtype = torch.bfloat16 if device == "cuda" else torch.float32
     model = AutoModelForCausalLM.from_pretrained(folder, dtype=dtype, **kwargs).to(device).eval()
 
-    def stream(messages: Messages, max_tokens: int, timing: Timing) -> Iterator[str]:
-        inputs = tokenizer.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt",
-                                               return_dict=True).to(device)
+    def stream(messages: Messages, max_tokens: int, timing: Timing, grammar: str | None = None,
+               prefill: str = "") -> Iterator[str]:
+        text = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False) + prefill
+        inputs = tokenizer(text, return_tensors="pt", add_special_tokens=False).to(device)
         timing.prompt_tokens = int(inputs["input_ids"].shape[1])
         streamer = TextIteratorStreamer(tokenizer, skip_prompt=True, skip_special_tokens=True)
         t0 = time.perf_counter()
@@ -135,9 +141,15 @@ def _openai(url: str, model: str) -> LLM:
     if not base.endswith("/v1"):
         base += "/v1"
 
-    def stream(messages: Messages, max_tokens: int, timing: Timing) -> Iterator[str]:
-        body = {"model": model or "default", "messages": messages, "max_tokens": max_tokens, "temperature": 0,
-                "stream": True}
+    def stream(messages: Messages, max_tokens: int, timing: Timing, grammar: str | None = None,
+               prefill: str = "") -> Iterator[str]:
+        body: dict = {"model": model or "default", "messages": messages, "max_tokens": max_tokens, "temperature": 0,
+                      "stream": True}
+        if prefill:  # continue a started assistant turn (llama.cpp server and vLLM both do with this message)
+            body["messages"] = [*messages, {"role": "assistant", "content": prefill}]
+            body["continue_final_message"], body["add_generation_prompt"] = True, False
+        if grammar:
+            body["grammar"] = grammar  # llama.cpp server; others ignore it and the reply is parsed leniently
         with httpx.stream("POST", f"{base}/chat/completions", json=body, timeout=httpx.Timeout(300, connect=10)) as r:
             if r.status_code != 200:
                 raise RuntimeError(f"LLM server at {base} answered HTTP {r.status_code}: {r.read()[:300]!r}")

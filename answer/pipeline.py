@@ -1,325 +1,258 @@
-"""Answer a Dutch question from the corpus: retrieve -> gate -> select sentences -> generate -> verify.
+"""Answer a Dutch question from the corpus: retrieve -> gate -> generate -> decide. This module only
+orchestrates; what is checked and what the user gets is decided in verify/.
 
-`ask_stream` yields events so a UI can show the sources before the first token and the tokens as they
-come; `ask` runs it to the end for the CLI and the API. Whatever the model writes, the final answer holds
-only sentences that verify/citations.py could check against the sources, or an honest refusal, or a
-verbatim quotation, labelled as such: of the excerpt the model's unverifiable answer drew on ("the model
-points, the code quotes"), or else of the best-ranked excerpt when it matches the question strongly.
+1. Retrieve: the best passages (hybrid search), then the evidence lines the model will read
+   (retrieval/evidence.py: sentences of those passages and their documents' bylines, best first).
+2. Gate: refuse before the model runs when retrieval shows the sources cannot hold the answer
+   (verify/gate.py).
+3. Generate: the model chooses the lines that answer (or "geen") and writes one short sentence; a grammar
+   keeps it to line numbers that exist (answer/prompt.py).
+4. Decide: a checked answer with its evidence verbatim, the evidence alone, or a refusal (verify/decide.py).
+
+`ask_stream` yields events so a page can show the sources before the model starts, the model's choice, the
+answer as it is written, then the checked result; `ask` runs it to the end for the CLI and the API.
 """
 from __future__ import annotations
 
-import json
-import logging
 import re
 import time
 from dataclasses import dataclass, field
 from typing import Iterator
 
-from answer.context import Excerpt, Source, prompt_block, select, sentence_vectors, sentences_of
+from answer.followup import Turn, looks_like_follow_up, rewrite_messages, standalone_question
 from answer.llm import LLM, Timing, get_llm
+from answer.prompt import PREFILL, build_messages, grammar, parse
 from config import Settings
-from prompts import message, template
+from prompts import message
+from retrieval.evidence import Evidence, Sentence, byline_of, select, sentence_vectors, sentences_of
 from retrieval.search import Hit, search
 from retrieval.service import check_query, get_index
-from retrieval.text import content_stems, strip_accents
-from verify.citations import Checked, check_answer
-from verify.service import get_quote_index
+from verify.decide import Decision, Signals, decide
+from verify.gate import gate
 
-log = logging.getLogger(__name__)
+SOURCES_K = 5  # passages whose sentences compete for the evidence lines
 
-SOURCES_K = 5  # passages whose sentences compete for the prompt (the prompt budget is in sentences)
-MIN_DENSE = 0.79  # below this the best passage is about something else (calibrated, see eval/answers.py)
-MIN_DENSE_NO_TERMS = 0.85  # when no question word occurs in the corpus at all
-FALLBACK_MIN = 0.90  # sentence score (e5 similarity + word overlap) the quoted fallback needs
-FALLBACK_AFTER_REFUSAL_MIN = 0.92  # stricter when the model itself said the sources do not hold it
-POINTED_MIN = 0.6  # share of an answer's own content words that must come from one excerpt to quote it
-MIN_ANSWER_WORDS = 4  # a verified answer shorter than this gets the sentence it came from quoted with it
-_YES_NO_RE = re.compile(r"^(is|zijn|kan|kunnen|moet|moeten|heeft|hebben|doet|doen|wordt|worden|was|waren|"
-                        r"bestaat|klopt|mag|mogen|zal|zullen|gaat|gaan)\b", re.I)
-_YES_NO_ANSWER_RE = re.compile(r"^\s*(ja|nee)\b", re.I)
-# An answer opening on a pronoun ("Het is een belangrijk motief ...") leans on something it does not say.
-_DANGLING_RE = re.compile(r"^(dit|dat|deze|die|hierdoor|daardoor|daarom|hij|zij|ze|"
-                          r"het (is|was|zijn|wordt|werd|gaat|komt))\b", re.I)
-_FOLLOW_UP_RE = re.compile(r"^(en|maar|ook|dus|daarnaast|en wat|wat nog)\b|\b(zij|hij|ze|hem|haar|hun|dit|dat|"
-                           r"deze|die|daar|daarover|erover|het artikel|de auteur)\b", re.I)
+__all__ = ["AskResult", "Source", "Turn", "ask", "ask_stream", "warm_up", "pre_embed_sentences"]
 
 
 @dataclass
-class Turn:
-    question: str
-    answer: str
+class Source:
+    """A numbered source as the user sees it: a retrieved passage and the sentences the model read from it."""
+
+    n: int
+    hit: Hit
+    sentences: list[Sentence]
+
+    @property
+    def passage(self):
+        return self.hit.passage
+
+
+def sources_for(hits: list[Hit], lines: list[Evidence]) -> list[Source]:
+    sources = [Source(i + 1, h, []) for i, h in enumerate(hits)]
+    for e in lines:
+        sources[e.source].sentences.extend(s for s in e.sentences if s.start >= 0)
+    for s in sources:
+        s.sentences.sort(key=lambda x: x.start)
+    return sources
 
 
 @dataclass
 class AskResult:
     question: str
     standalone: str
-    answer: str
-    refused: bool
-    fallback: bool
+    kind: str  # "answer" (checked claim + evidence), "quote" (evidence alone) or "refused"
     sources: list[Source]
-    checked: Checked | None
+    lines: list[Evidence] = field(default_factory=list)  # what the model read, best first
+    evidence: list[Evidence] = field(default_factory=list)  # what the reply shows verbatim
+    claim: str = ""
+    support: list[int] = field(default_factory=list)  # evidence line ids the claim was checked against
     timings: dict = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
-    raw: str = ""  # what the model wrote, before verification
-    excerpts: list[Excerpt] = field(default_factory=list)  # what the model was shown, best first
+    raw: str = ""  # what the model wrote, after the prefill
+    signals: dict = field(default_factory=dict)  # what the decision weighed: retrieval and model probabilities
+
+    @property
+    def refused(self) -> bool:
+        return self.kind == "refused"
+
+    @property
+    def answer(self) -> str:
+        return reply_text(self)
+
+    def cited(self) -> list[int]:
+        """Source numbers the reply cites, in order of first use."""
+        return list(dict.fromkeys(e.source + 1 for e in self.evidence))
+
+    def claim_sources(self) -> list[int]:
+        """Source numbers of the lines the claim was checked against (its citation marks)."""
+        return list(dict.fromkeys(e.source + 1 for e in self.evidence if e.id in self.support))
 
     def citations(self) -> list[dict]:
-        if self.fallback:
-            cited = {int(n) for n in re.findall(r"\[(\d+)\]", self.answer)}
-        else:
-            cited = set(self.checked.cited_numbers) if self.checked and not self.refused else set()
         out = []
-        for s in self.sources:
-            if s.n in cited:
-                p = s.passage
-                out.append({"n": s.n, "doc": p.doc, "title": p.title, "paragraph": p.paragraph, "start": p.start,
-                            "end": p.end, "text": p.text, "supported": True})
+        for n in self.cited():
+            p = self.sources[n - 1].passage
+            shown = [e for e in self.evidence if e.source + 1 == n]
+            out.append({"n": n, "doc": p.doc, "title": p.title, "paragraph": p.paragraph, "start": p.start,
+                        "end": p.end, "text": p.text,
+                        "evidence": [{"text": s.text, "start": s.start, "end": s.end} if s.start >= 0 else
+                                     {"byline": s.text} for e in shown for s in e.sentences]})
         return out
 
     def shown_spans(self) -> list[tuple[str, int, int]]:
-        """(doc, start, end) of every sentence the model was shown."""
-        return [(self.sources[e.n - 1].passage.doc, s.start, s.end) for e in self.excerpts for s in e.sentences]
+        """(doc, start, end) of every line the model read (a byline as start -1)."""
+        return [span for e in self.lines for span in e.spans()]
 
     def evidence_spans(self) -> list[tuple[str, int, int]]:
-        """(doc, start, end) of the highlighted sentences of the cited sources."""
-        cited = {c["n"] for c in self.citations()}
-        return [(s.passage.doc, x.start, x.end) for s in self.sources if s.n in cited for x in s.sentences]
+        return [span for e in self.evidence for span in e.spans()]
 
     def to_dict(self) -> dict:
-        out = {"question": self.question, "answer": self.answer, "refused": self.refused,
+        out = {"question": self.question, "answer": self.answer, "kind": self.kind, "refused": self.refused,
                "citations": self.citations(), "timings": self.timings}
         if self.standalone != self.question:
             out["standalone_question"] = self.standalone
-        if self.fallback:
-            out["fallback"] = True
+        if self.claim:
+            out["claim"] = self.claim
         if self.notes:
             out["notes"] = self.notes
         return out
 
 
-# ---- follow-up questions ------------------------------------------------------------------------------
-
-def looks_like_follow_up(question: str) -> bool:
-    return bool(_FOLLOW_UP_RE.search(question.strip()))
-
-
-def rewrite_messages(question: str, history: list[Turn]) -> list[dict]:
-    """System prompt and worked example first (a fixed prefix, cached), then the last two turns."""
-    convo = "\n".join(f"Vraag: {t.question}\nAntwoord: {t.answer}" for t in history[-2:])
-    messages = [{"role": "system", "content": template("rewrite_system.txt").strip()}]
-    for ex in json.loads(template("rewrite_examples.json")):
-        messages += [{"role": "user", "content": ex["user"]}, {"role": "assistant", "content": ex["assistant"]}]
-    messages.append({"role": "user", "content": f"Gesprek:\n{convo}\n\nLaatste vraag: {question}"})
-    return messages
+def cite(text: str, numbers: list[int]) -> str:
+    """'Er zijn 53.200 sociaal werkers.' -> 'Er zijn 53.200 sociaal werkers [1].'"""
+    marks = "".join(f"\u00a0[{n}]" for n in numbers)
+    m = re.search(r"[.!?…]+$", text)
+    return text[:m.start()] + marks + m.group() if m else text + marks + "."
 
 
-def standalone_question(llm: LLM, question: str, history: list[Turn]) -> str:
-    """Rewrite a follow-up into a question that stands alone, using the conversation so far."""
-    if not history or not looks_like_follow_up(question):
-        return question
-    try:
-        rewritten = llm.complete(rewrite_messages(question, history), max_tokens=48).strip().splitlines()[0].strip()
-    except Exception as exc:  # a failed rewrite must not lose the question
-        log.error("follow-up rewrite failed: %s", exc)
-        rewritten = ""
-    if 5 <= len(rewritten) <= 3 * len(question) + 80:
-        return rewritten
-    # The model's rewrite is unusable: search with the earlier question's words too.
-    return f"{question} ({history[-1].question})"
+def evidence_line(result: AskResult, e: Evidence) -> str:
+    if e.byline:
+        return f"[{e.source + 1}] {e.text}"
+    return f"[{e.source + 1}] „{e.text}”"
 
 
-# ---- the gate before generation ----------------------------------------------------------------------
-
-_NUMBER_QUESTION_RE = re.compile(r"\b(hoeveel|hoe vaak|hoe lang|hoe oud|hoe groot|wanneer|welk jaar|welke datum|"
-                                 r"welk percentage|welk bedrag)\b", re.I)
-_QUANTITY_RE = re.compile(r"\d|\b(twee|drie|vier|vijf|zes|zeven|acht|negen|tien|elf|twaalf|dertien|veertien|vijftien|"
-                        r"twintig|dertig|veertig|vijftig|zestig|zeventig|tachtig|negentig|honderd|duizend|miljoen|"
-                        r"miljard|helft|kwart|procent|eeuw|eeuwen|jaar|jaren|maand|maanden|week|weken|dag|dagen|"
-                        r"januari|februari|maart|april|mei|juni|juli|augustus|september|oktober|november|december)\b",
-                        re.I)
-_ENTITY_RE = re.compile(r"(?<![.!?]\s)(?<!^)\b([A-ZÀ-Ý][\wÀ-ÿ'’-]+|\d[\d.,]*)")
-
-
-def missing_specifics(question: str, texts: list[str]) -> list[str]:
-    """Names and numbers in the question that none of `texts` mention."""
-    text = strip_accents(" ".join(texts)).lower()
-    missing = []
-    for m in _ENTITY_RE.finditer(question.strip()):
-        word = strip_accents(m.group(1)).lower().rstrip(".,")
-        # Names inflect ("Chinese", "Chinezen" for "China"): compare the first half, at least 4 letters.
-        probe = word if word[0].isdigit() else word[:max(4, (len(word) + 1) // 2)]
-        if probe and probe not in text:
-            missing.append(m.group(1))
-    return missing
-
-
-def expects_number(question: str) -> bool:
-    """'Hoeveel ...?', 'Wanneer ...?', 'In welk jaar ...?': an answer without a number or date is no answer."""
-    return bool(_NUMBER_QUESTION_RE.search(question))
-
-
-def has_number(text: str) -> bool:
-    return bool(_QUANTITY_RE.search(text))
-
-
-def gate(question: str, hits: list[Hit]) -> str | None:
-    """Why the sources cannot hold the answer, or None when generation is worth trying."""
-    if not hits:
-        return "no passages"
-    top = hits[0]
-    if top.dense < MIN_DENSE:
-        return f"best passage similarity {top.dense:.3f} < {MIN_DENSE}"
-    if max(h.bm25 for h in hits) == 0 and top.dense < MIN_DENSE_NO_TERMS:
-        return f"no question word in the best passages and similarity {top.dense:.3f} < {MIN_DENSE_NO_TERMS}"
-    if missing := missing_specifics(question, [h.passage.text + " " + h.passage.title for h in hits]):
-        return f"question names {missing} that the passages do not mention"
-    return None
-
-
-# ---- answering ----------------------------------------------------------------------------------------
-
-def build_messages(question: str, excerpts: list[Excerpt]) -> list[dict]:
-    """System prompt and worked examples first (identical every time, so llama.cpp reuses its cache)."""
-    messages = [{"role": "system", "content": template("answer_system.txt").strip()}]
-    for ex in json.loads(template("answer_examples.json")):
-        messages += [{"role": "user", "content": ex["user"]}, {"role": "assistant", "content": ex["assistant"]}]
-    user = template("answer_user.txt").strip().format(passages=prompt_block(excerpts), question=question)
-    messages.append({"role": "user", "content": user})
-    return messages
-
-
-def can_quote(question: str, sources: list[Source], excerpt: Excerpt) -> bool:
-    """Whether an excerpt could answer the question at all: its document (as far as retrieved) names what
-    the question names, and it holds a number when the question asks for one."""
-    doc = sources[excerpt.n - 1].passage.doc
-    texts = [s.passage.text + " " + s.passage.title for s in sources if s.passage.doc == doc]
-    return (not missing_specifics(question, texts)
-            and (not expects_number(question) or has_number(excerpt.text)))
-
-
-def quote(sources: list[Source], excerpt: Excerpt, intro: str) -> str:
-    """The excerpt verbatim from its passage, cited and labelled as a quotation."""
-    p = sources[excerpt.n - 1].passage
-    text = p.text[excerpt.sentences[0].start - p.start:excerpt.sentences[-1].end - p.start].strip()
-    return f"{message(intro)} „{text}” [{excerpt.n}] {message('answer.fallback_note')}"
-
-
-def pointed_excerpt(question: str, raw: str, sources: list[Source], excerpts: list[Excerpt]) -> Excerpt | None:
-    """The excerpt an answer was drawn from: the model chose it, the code quotes it.
-
-    The answer's own information is the content words it does not share with the question ("Het herwinnen
-    van vertrouwen draait om tijd en continuïteit": tijd, continuïteit); the excerpt that holds most of
-    them, if it holds enough, a cited one preferred."""
-    stems = set(content_stems(re.sub(r"\[\d+\]|^\s*(ja|nee)\b", "", raw, flags=re.I)))
-    stems = (stems - set(content_stems(question))) or stems
-    if not stems:
-        return None
-    cited = {int(n) for n in re.findall(r"\[(\d+)\]", raw)}
-    quotable = [e for e in excerpts if can_quote(question, sources, e)]
-    share = {id(e): len(stems & set(content_stems(e.text))) / len(stems) for e in quotable}
-    # The cited excerpts first; the model's citation number may be wrong, like its wording.
-    for candidates in ([e for e in quotable if e.n in cited], quotable):
-        if candidates:
-            best = max(candidates, key=lambda e: share[id(e)])  # ties go to the better-ranked excerpt
-            if share[id(best)] >= POINTED_MIN:
-                return best
-    return None
-
-
-def extractive_answer(question: str, sources: list[Source], excerpts: list[Excerpt], raw: str,
-                      model_refused: bool) -> str | None:
-    """A verbatim quotation when the model's own words could not be verified, or None to refuse.
-
-    The excerpt the model drew on when there is one; otherwise the best-ranked excerpt if it matches the
-    question strongly (more strongly still when the model said the sources do not hold the answer)."""
-    if not model_refused and (pointed := pointed_excerpt(question, raw, sources, excerpts)):
-        return quote(sources, pointed, "answer.pointed_intro")
-    minimum = FALLBACK_AFTER_REFUSAL_MIN if model_refused else FALLBACK_MIN
-    if excerpts and excerpts[0].score >= minimum and can_quote(question, sources, excerpts[0]):
-        return quote(sources, excerpts[0], "answer.fallback_intro")
-    return None
+def reply_text(result: AskResult) -> str:
+    """The reply as plain text: the checked claim with its citations, then its evidence verbatim."""
+    if result.kind == "refused":
+        return message("answer.refused")
+    lines = [evidence_line(result, e) for e in result.evidence]
+    if result.kind == "answer":
+        return (cite(result.claim, result.claim_sources()) + "\n\n" + message("answer.evidence_intro") + "\n"
+                + "\n".join(lines))
+    return message("answer.quote_intro") + "\n" + "\n".join(lines)
 
 
 Event = tuple[str, object]
 
 
+class _ReplyStream:
+    """Splits the model's reply as it arrives: the chosen line numbers first, then the answer's words."""
+
+    def __init__(self):
+        self.raw, self.chosen_sent, self.answer_from = "", False, None
+
+    def feed(self, piece: str) -> list[Event]:
+        self.raw += piece
+        events: list[Event] = []
+        if not self.chosen_sent and "\n" in self.raw:
+            self.chosen_sent = True
+            events.append(("chosen", parse(self.raw.split("\n")[0]).chosen))
+        if self.answer_from is None and (m := re.search(r"Antwoord:\s?", self.raw)):
+            self.answer_from = m.end()
+            piece = self.raw[self.answer_from:]
+        if self.answer_from is not None and piece:
+            events.append(("token", piece))
+        return events
+
+
 def ask_stream(settings: Settings, question: str, history: list[Turn] | None = None,
-               llm: LLM | None = None) -> Iterator[Event]:
-    """Events: ('status', str), ('sources', [Source]), ('token', str), ('done', AskResult)."""
+               llm: LLM | None = None, measure_gate: bool = False) -> Iterator[Event]:
+    """Events: ('status', str), ('sources', [Source]), ('chosen', [line ids]), ('token', str),
+    ('done', AskResult). `measure_gate` (benchmarks only) runs the model even where the gate refuses, so
+    that the gate can be fitted against what the model would have done."""
     t0 = time.perf_counter()
     question = check_query(question)
     history = history or []
     index, embedder = get_index(settings)
+    documents = index.documents_by_id
     standalone = question
+    timings: dict = {}
     if history and looks_like_follow_up(question):
         yield "status", "vraag herschrijven"
         llm = llm or get_llm(settings)
+        t = time.perf_counter()
         standalone = standalone_question(llm, question, history)
-    t_retrieval = time.perf_counter()
+        timings["rewrite_ms"] = round((time.perf_counter() - t) * 1000, 1)
+    t = time.perf_counter()
     query_vec = embedder.embed_query(standalone)
     hits = search(index, embedder, standalone, k=SOURCES_K, fusion=settings.fusion,
                   dense_weight=settings.dense_weight, query_vec=query_vec)
-    sources, excerpts = select(standalone, query_vec, hits, embedder)
-    timings = {"retrieval_ms": round((time.perf_counter() - t_retrieval) * 1000, 1)}
+    lines = select(standalone, query_vec, hits, embedder, documents)
+    sources = sources_for(hits, lines)
+    timings["retrieval_ms"] = round((time.perf_counter() - t) * 1000, 1)
     yield "sources", sources
 
-    reason = gate(standalone, hits)
-    if reason:
-        log.info("refusing before generation: %s", reason)
+    signals: dict = {"top_dense": round(hits[0].dense, 4) if hits else None}
+
+    def done(decision: Decision, raw: str = "") -> AskResult:
         timings["total_ms"] = round((time.perf_counter() - t0) * 1000, 1)
+        kind = {"answer": "answer", "quote": "quote", "refuse": "refused"}[decision.kind]
+        return AskResult(question, standalone, kind, sources, lines, decision.evidence, decision.claim,
+                         decision.support, timings, decision.notes, raw, signals)
+
+    reason = gate(standalone, hits, documents)
+    if reason and not measure_gate:
         timings["first_token_ms"] = None
-        yield "done", AskResult(question, standalone, message("answer.refused"), True, False, sources, None,
-                                timings, notes=[reason], excerpts=excerpts)
+        yield "done", done(Decision("refuse", notes=[f"refused before generation: {reason}"]))
         return
 
     llm = llm or get_llm(settings)
-    messages = build_messages(standalone, excerpts)
-    timing = Timing()
-    raw = ""
+    timing, stream = Timing(), _ReplyStream()
     first = None
-    for piece in llm.stream(messages, max_tokens=settings.max_tokens, timing=timing):
+    for piece in llm.stream(build_messages(standalone, lines), max_tokens=settings.max_tokens, timing=timing,
+                            grammar=grammar(len(lines)), prefill=PREFILL):
         if first is None:
             first = time.perf_counter()
-        raw += piece
-        yield "token", piece
-    timings["first_token_ms"] = round((first - t0) * 1000, 1) if first else None
-    checked = check_answer(raw, sources, get_quote_index(settings))
-    notes = [f"{s.reason}: {s.text}" for s in checked.sentences if s.reason]
-    rejected = None
-    if _YES_NO_RE.match(standalone) and _YES_NO_ANSWER_RE.match(raw):
-        rejected = "yes/no claim cannot be verified"  # word overlap cannot check a yes or a no
-    elif expects_number(standalone) and checked.kept and not has_number(" ".join(x.text for x in checked.kept)):
-        rejected = "the question asks for a number or date; the answer has none"
-    if rejected:
-        for s in checked.sentences:
-            s.supported, s.cited, s.reason = False, [], rejected
-        notes.append(f"{rejected}; the source may speak for itself instead")
-    fallback = False
-    answer_words = sum(len(x.text.split()) for x in checked.kept)
-    says_little = 0 < answer_words < MIN_ANSWER_WORDS or (checked.kept and _DANGLING_RE.match(checked.kept[0].text))
-    if (says_little and (pointed := pointed_excerpt(standalone, raw, sources, excerpts))
-            and pointed.n in checked.cited_numbers):
-        # "Het geldbedrag [1]." or "Het is een belangrijk motief ... [1]." is verified but says little on its
-        # own: add the excerpt it came from, which holds what "het" stands for.
-        answer, refused = f"{checked.answer_text()} {quote(sources, pointed, 'answer.short_context')}", False
-        notes.append("short or dangling answer: its source excerpt is quoted with it")
-    elif checked.kept:
-        answer, refused = checked.answer_text(), False
-    else:
-        quoted = extractive_answer(standalone, sources, excerpts, raw, checked.refused)
-        if quoted:
-            answer, refused, fallback = quoted, False, True
-        else:
-            answer, refused = message("answer.refused"), True
-    timings["total_ms"] = round((time.perf_counter() - t0) * 1000, 1)
-    timings["prompt_tokens"] = timing.prompt_tokens
-    timings["cached_tokens"] = timing.cached_tokens
-    timings["prompt_ms"] = round(timing.prompt_ms, 1) if timing.prompt_ms else None
-    timings["generated_tokens"] = timing.generated_tokens
-    timings["generation_ms"] = round(timing.generation_ms, 1) if timing.generation_ms else None
-    yield "done", AskResult(question, standalone, answer, refused, fallback, sources, checked, timings, notes,
-                            raw=raw, excerpts=excerpts)
+            timings["first_token_ms"] = round((first - t0) * 1000, 1)
+        yield from stream.feed(piece)
+    t = time.perf_counter()
+    reply = parse(stream.raw)
+    model = Signals(none_probability(timing.step_probs), line_probabilities(timing.step_probs))
+    decision = decide(standalone, lines, reply.chosen, reply.claim, model)
+    if reason:
+        decision = Decision("refuse", notes=[f"refused before generation: {reason}", *decision.notes])
+    timings["check_ms"] = round((time.perf_counter() - t) * 1000, 1)
+    timings.update(prompt_tokens=timing.prompt_tokens, cached_tokens=timing.cached_tokens,
+                   prompt_ms=round(timing.prompt_ms, 1) if timing.prompt_ms else None,
+                   generated_tokens=timing.generated_tokens,
+                   generation_ms=round(timing.generation_ms, 1) if timing.generation_ms else None)
+    timings.setdefault("first_token_ms", None)
+    signals.update(p_none=model.p_none, p_lines=model.p_lines, doubt=decision.doubt)
+    yield "done", done(decision, stream.raw)
+
+
+def none_probability(step_probs: list[dict[str, float]] | None) -> float | None:
+    """The model's probability of answering "geen" (no line answers), from its first token's options."""
+    if not step_probs:
+        return None
+    return sum(p for piece, p in step_probs[0].items() if piece.strip() and "geen".startswith(piece.strip()))
+
+
+def line_probabilities(step_probs: list[dict[str, float]] | None) -> dict[int, float]:
+    """The model's probability of naming each line first (given that it names one)."""
+    if not step_probs or len(step_probs) < 2:
+        return {}
+    return {int(piece): p for piece, p in step_probs[1].items() if piece.strip().isdigit()}
+
+
+def ask(settings: Settings, question: str, history: list[Turn] | None = None, llm: LLM | None = None,
+        measure_gate: bool = False) -> AskResult:
+    result = None
+    for kind, payload in ask_stream(settings, question, history, llm, measure_gate):
+        if kind == "done":
+            result = payload
+    assert result is not None
+    return result
 
 
 def warm_up(settings: Settings) -> LLM:
@@ -327,23 +260,16 @@ def warm_up(settings: Settings) -> LLM:
     visitor, and the first follow-up question, do not pay for them."""
     llm = get_llm(settings)
     if llm.backend == "llamacpp":
-        llm.complete(build_messages("Wat is sociaal werk?", []), max_tokens=1)
+        llm.complete(build_messages("Wat is sociaal werk?", []), max_tokens=1, prefill=PREFILL)
         llm.complete(rewrite_messages("En wat nog?", [Turn("Wat is sociaal werk?", "Hulp bij problemen.")]),
                      max_tokens=1)
     return llm
 
 
 def pre_embed_sentences(settings: Settings, limit: int = 3000) -> None:
-    """Embed every sentence of a small corpus ahead of time (sentence selection then costs no embedding)."""
+    """Embed every sentence and byline of a small corpus ahead of time (then evidence costs no embedding)."""
     index, embedder = get_index(settings)
     if len(index.passages) <= limit:
-        sentence_vectors(embedder, [s.text for p in index.passages for s in sentences_of(p, 0)])
-
-
-def ask(settings: Settings, question: str, history: list[Turn] | None = None, llm: LLM | None = None) -> AskResult:
-    result = None
-    for kind, payload in ask_stream(settings, question, history, llm):
-        if kind == "done":
-            result = payload
-    assert result is not None
-    return result
+        texts = [s.text for p in index.passages for s in sentences_of(p)]
+        texts += [byline_of(d).text for d in index.documents]
+        sentence_vectors(embedder)(texts)

@@ -10,59 +10,21 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-# Lines that are page furniture whatever their length (comment forms, log-in walls, counters).
-_FURNITURE = [
-    r"reactie toevoegen",
-    r"reacties?\s*(op dit artikel)?\s*\(?\d*\)?",
-    r"reageer( op dit artikel)?",
-    r"geef je reactie",
-    r"plain text",
-    r"artikel bewaren",
-    r"meer informatie\s+minder informatie",
-    r"blog",
-    r"(deel|delen|share)( dit artikel| dit bericht| op \w+)?:?",
-    r"print( dit artikel)?",
-    r"foto:.*",
-    r"beeld:.*",
-    r"dit artikel is \d[\d.]* keer bekeken\.?",
-]
-_FURNITURE_PHRASES = [
-    r"login of maak een account",
-    r"je hebt een account nodig",
-    r"geen html toegestaan",
-    r"adressen van webpagina",
-    r"regels en alinea's worden automatisch",
-    r"e-?mailadres wordt niet gepubliceerd",
-    r"vereiste velden zijn gemarkeerd",
-    r"om te kunnen reageren moet je",
-    r"lees ook de spelregels",
-    r"cookie",
-]
-# Calls to action: dropped only when the line is short enough to be a button or a teaser link.
-_CALLS = [
-    r"meld je (hier |nu )?aan",
-    r"schrijf je (hier |nu )?in",
-    r"nieuwsbrief",
-    r"lees (hier|ook|meer|verder)\b",
-    r"deel jouw",
-    r"klik hier",
-    r"bekijk (hier|ook)",
-    r"download (hier|de)",
-]
+from prompts import word_pattern, words
+
 _CALL_MAX_CHARS = 90
 _FURNITURE_MAX_CHARS = 300
 
-_furniture_re = re.compile(r"^(?:" + "|".join(_FURNITURE) + r")$", re.IGNORECASE)
-_phrase_re = re.compile("|".join(_FURNITURE_PHRASES), re.IGNORECASE)
-_call_re = re.compile("|".join(_CALLS), re.IGNORECASE)
+# The phrases page widgets use (prompts/language.toml, [furniture]): whole lines, phrases anywhere in a line,
+# and calls to action (dropped only when the line is short enough to be a button or a teaser link).
+_furniture_re = re.compile(r"^(?:" + "|".join(words("furniture_lines")) + r")$", re.IGNORECASE)
+_phrase_re = re.compile("|".join(words("furniture_phrases")), re.IGNORECASE)
+_call_re = re.compile("|".join(words("calls_to_action")), re.IGNORECASE)
 _reading_time_re = re.compile(r"\s*[|·•-]\s*\d+\s+minu(?:u|)t(?:en)?\s+lezen\s*$", re.IGNORECASE)
 
-_MONTHS = {
-    "januari": 1, "februari": 2, "maart": 3, "april": 4, "mei": 5, "juni": 6, "juli": 7,
-    "augustus": 8, "september": 9, "oktober": 10, "november": 11, "december": 12,
-    "jan": 1, "feb": 2, "mrt": 3, "apr": 4, "jun": 6, "jul": 7, "aug": 8, "sep": 9, "sept": 9,
-    "okt": 10, "nov": 11, "dec": 12,
-}
+_MONTH_NAMES = words("month_names")
+_MONTHS = {**{m: i + 1 for i, m in enumerate(_MONTH_NAMES)}, **{abbr: i + 1 for i, abbrs in
+           enumerate(words("month_abbreviations")) for abbr in abbrs.split()}}
 _WEEKDAY = r"(?:(?:maandag|dinsdag|woensdag|donderdag|vrijdag|zaterdag|zondag)\s+)?"
 _date_numeric_re = re.compile(r"^(?:gepubliceerd( op)?:?\s*)?(\d{1,2})[-/.](\d{1,2})[-/.](\d{4})$", re.I)
 _date_iso_re = re.compile(r"^(?:gepubliceerd( op)?:?\s*)?(\d{4})-(\d{2})-(\d{2})$", re.I)
@@ -183,7 +145,23 @@ def clean(raw: str) -> Cleaned:
         kept.append(line)
 
     title = _pick_title(kept, byline_idx)
-    return Cleaned(lines=_squeeze_blanks(kept), title=title, author=author, date=date)
+    return Cleaned(lines=_squeeze_blanks(kept), title=title, author=author or _author_note(kept), date=date)
+
+
+_BIO_RE = re.compile(r"^(?P<name>[^,.:;()]{5,60}?) (?:is|was|werkt) ")
+AUTHOR_NOTE_MAX = 400  # an "about the author" note is a short paragraph
+
+
+def _author_note(lines: list[str]) -> str | None:
+    """The author named in an "about the author" note: a short paragraph that starts with a person's name
+    and refers to the text itself ("Monique Kremer is hoogleraar ... Dit artikel is een verkorte versie van
+    haar lezing.")."""
+    for line in lines:
+        if len(line) > AUTHOR_NOTE_MAX or not word_pattern("self_reference").search(fold(line)):
+            continue
+        if (m := _BIO_RE.match(line)) and _name_re.match(m.group("name")):
+            return m.group("name")
+    return None
 
 
 def _last_text_index(lines: list[str]) -> int | None:

@@ -140,8 +140,8 @@ def summarise_unanswerable(rows: list[dict]) -> dict:
     return out
 
 
-def run_seeds(run: Run, name: str, index, with_legacy: bool) -> dict:
-    questions = half(name)
+def run_seeds(run: Run, name: str, index, with_legacy: bool, limit: int = 0) -> dict:
+    questions = half(name)[:limit or None]
     answerable = [r for r in questions if r["type"] in ANSWERABLE_TYPES]
     unanswerable = [r for r in questions if r["type"] not in ANSWERABLE_TYPES]
     if with_legacy:
@@ -168,9 +168,9 @@ def run_seeds(run: Run, name: str, index, with_legacy: bool) -> dict:
     return out
 
 
-def run_conversations(run: Run, index) -> dict:
+def run_conversations(run: Run, index, limit: int = 0) -> dict:
     rows = []
-    for c in conversations():
+    for c in conversations()[:limit or None]:
         first, second = c["turns"]
         r1 = run.answerable({**first, "id": c["id"] + "-1"}, index)
         history = [Turn(first["question"], r1["reply"])]
@@ -242,6 +242,31 @@ def run_nearmiss(run: Run, name: str, n: int) -> dict:
     return {"n": len(rows), "eligible": len(candidates), "refusal_rate": rate(rows, "refused"), "rows": rows}
 
 
+def samples_markdown(result: dict, source: str, n: int = 10) -> str:
+    """Ten replies of the half drawn by a fixed seed, half of them right and half wrong (or refused), as
+    Markdown, so that a reader sees what the figures stand for."""
+    rows = [r for r in result["seeds"]["rows"] if r.get("type") != "legacy"]
+    answerable = [r for r in rows if "correct" in r]
+    unanswerable = [r for r in rows if "correct" not in r]
+    rng = random.Random(2026)
+    good = rng.sample([r for r in answerable if r["correct"]], min(4, sum(r["correct"] for r in answerable)))
+    bad = rng.sample([r for r in answerable if not r["correct"]], min(4, sum(not r["correct"] for r in answerable)))
+    other = rng.sample(unanswerable, min(n - len(good) - len(bad), len(unanswerable)))
+    out = [f"# Sample replies, {result['half']} half", "",
+           f"Drawn by a fixed seed from `eval/results/{source}.json` (generated {result['generated']}):"
+           " four with every key fact, four without, two questions the sources cannot answer.", ""]
+    for r in good + bad + other:
+        verdict = ("right" if r["correct"] else "wrong") if "correct" in r else \
+            ("refused, right" if r["refused"] else "answered, wrong")
+        out += [f"## {r['id']} ({r['type']}): {verdict}", "", f"**Vraag:** {r['question']}", ""]
+        if r.get("facts"):
+            out += ["**Key facts:** " + "; ".join(" / ".join(f) if isinstance(f, list) else f for f in r["facts"]), ""]
+        out += ["**Reply:**", "", "\n".join("> " + line for line in r["reply"].split("\n")), ""]
+        if r.get("notes"):
+            out += ["Notes: " + "; ".join(r["notes"]), ""]
+    return "\n".join(out) + "\n"
+
+
 def timing_summary(timings: list[dict]) -> dict:
     def col(key):
         return [t.get(key) for t in timings]
@@ -262,6 +287,7 @@ def main() -> None:
     ap.add_argument("--xquad", type=int, default=100, help="XQuAD-NL questions to ask (0 to skip)")
     ap.add_argument("--nearmiss", type=int, default=100, help="gold-removed XQuAD-NL questions (0 to skip)")
     ap.add_argument("--no-legacy", action="store_true", help="tuning half: leave out the first 48+20 questions")
+    ap.add_argument("--limit", type=int, default=0, help="only the first N seed questions and conversations")
     ap.add_argument("--llm-backend", dest="llm_backend")
     ap.add_argument("--llm-url", dest="llm_url")
     ap.add_argument("--out", help="result name (default answers-<half>[-<backend>])")
@@ -277,10 +303,11 @@ def main() -> None:
     result: dict = {"half": args.half, "backend": llm.backend, "model": llm.name,
                     "model_load_and_warm_up_s": round(load_s, 1)}
     if "seeds" in parts:
-        result["seeds"] = run_seeds(run, args.half, index, with_legacy=args.half == "tune" and not args.no_legacy)
+        result["seeds"] = run_seeds(run, args.half, index, with_legacy=args.half == "tune" and not args.no_legacy,
+                                    limit=args.limit)
     seed_timings = list(run.timings)
     if "conversations" in parts:
-        result["conversations"] = run_conversations(run, index)
+        result["conversations"] = run_conversations(run, index, args.limit)
     if "xquad" in parts and args.xquad:
         result["xquad"] = run_xquad(run, args.half, args.xquad)
     if "nearmiss" in parts and args.nearmiss:
@@ -290,6 +317,8 @@ def main() -> None:
     result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 0)
     name = args.out or f"answers-{args.half}" + ("" if llm.backend == "llamacpp" else f"-{llm.backend}")
     path = write_result(name, result)
+    if "seeds" in result and not args.limit:
+        (path.parent / f"{name}-samples.md").write_text(samples_markdown(json.loads(path.read_text()), name), encoding="utf-8")
     print(json.dumps(summary(result), indent=1, ensure_ascii=False))
     print(f"written to {path}")
 

@@ -23,8 +23,9 @@ from eval.common import EVAL_DIR, read_jsonl, write_result
 
 
 def prompts(n: int) -> list[list[dict]]:
-    from answer.context import select
-    from answer.pipeline import SOURCES_K, build_messages
+    from answer.pipeline import SOURCES_K
+    from answer.prompt import build_messages
+    from retrieval.evidence import select
     from retrieval.search import search
     from retrieval.service import get_index
 
@@ -35,7 +36,7 @@ def prompts(n: int) -> list[list[dict]]:
         qv = embedder.embed_query(r["question"])
         hits = search(index, embedder, r["question"], k=SOURCES_K, fusion=settings.fusion,
                       dense_weight=settings.dense_weight, query_vec=qv)
-        out.append(build_messages(r["question"], select(r["question"], qv, hits, embedder)[1]))
+        out.append(build_messages(r["question"], select(r["question"], qv, hits, embedder, index.documents_by_id)))
     return out
 
 

@@ -50,9 +50,13 @@ class Index:
     rebuilt_because: str | None = None  # set when a corrupt or stale index was replaced on load
 
     def document(self, doc_id: str) -> Document | None:
+        return self.documents_by_id.get(doc_id)
+
+    @property
+    def documents_by_id(self) -> dict[str, Document]:
         if not hasattr(self, "_docs"):
             self._docs = {d.id: d for d in self.documents}
-        return self._docs.get(doc_id)
+        return self._docs
 
 
 def embedding_input(p: Passage) -> str:

@@ -176,6 +176,10 @@ def test_named_api_endpoints(server):
     assert verdict["verdict"] == "exact"
     answer = client.predict("Wat is de hoofdstad van Australië?", api_name="/ask")
     assert answer["refused"] is True and answer["answer"] == "Dat staat niet in de bronnen."
+    # A follow-up through the API, with the conversation as the chat would keep it.
+    history = [{"question": "Hoeveel sociaal werkers zijn er in Nederland?", "answer": "Er zijn 53.200 [1]."}]
+    follow = client.predict("En hoeveel vrijwilligers?", history, api_name="/ask")
+    assert "vrijwilliger" in follow["standalone_question"].lower() and "117.000" in follow["answer"]
 
 
 def test_upload_documents_from_the_sources_page(page, tmp_path):

@@ -8,7 +8,7 @@ from __future__ import annotations
 import html
 import re
 
-from answer.context import Source
+from answer.pipeline import AskResult, Source
 from corpus.model import Document, Passage
 from prompts import message
 from verify.quotes import QuoteResult
@@ -42,9 +42,33 @@ def _highlight(text: str, spans: list[tuple[int, int]]) -> str:
     return "".join(out).replace("\n\n", "<br><br>")
 
 
-def citation_links(answer: str) -> str:
-    """Answer text as Markdown where every [n] links to source n (the page opens it on click)."""
-    return re.sub(r"\[(\d+)\]", r"[[\1]](#bron-\1)", answer)
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|<>~])")
+
+
+def md_escape(text: str) -> str:
+    """Text shown as itself in Markdown: corpus text may hold "[1]" or "*" that must not become markup."""
+    return _MD_SPECIAL.sub(r"\\\1", text)
+
+
+def _link(n: int) -> str:
+    return f"[[{n}]](#bron-{n})"
+
+
+def answer_markdown(result: AskResult) -> str:
+    """The chat bubble: the checked claim with citation links, then its evidence verbatim as quotations."""
+    if result.kind == "refused":
+        return md_escape(message("answer.refused"))
+    quotes = []
+    for e in result.evidence:
+        body = md_escape(e.text) if e.byline else f"„{md_escape(e.text)}”"
+        quotes.append(f"> {body} {_link(e.source + 1)}")
+    if result.kind == "answer":
+        claim = md_escape(result.claim)
+        m = re.search(r"[.!?…]+$", claim)
+        marks = "".join("\u00a0" + _link(n) for n in result.claim_sources())
+        head = claim[:m.start()] + marks + m.group() if m else claim + marks
+        return head + "\n\n" + "\n>\n".join(quotes)
+    return f"*{md_escape(message('answer.quote_intro'))}*\n\n" + "\n>\n".join(quotes)
 
 
 def sources_html(sources: list[Source], cited: set[int] | None = None,

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import gradio as gr
 
-from answer.pipeline import Turn, ask, ask_stream, pre_embed_sentences, warm_up
+from answer.followup import Turn, history_from
+from answer.pipeline import ask, ask_stream, pre_embed_sentences, warm_up
 from config import Settings
 from errors import UserError
 from prompts import message
@@ -138,12 +139,16 @@ def build(settings: Settings) -> gr.Blocks:
         try:
             for kind, payload in ask_stream(settings, question, prior):
                 if kind == "sources":
-                    status = _ui("writing") if _model["state"] == "ready" else _ui("model_loading")
+                    status = _ui("reading") if _model["state"] == "ready" else _ui("model_loading")
                     history[-1]["content"] = status
                     yield history, render.sources_html(payload, documents=documents), "", status, turns
+                elif kind == "chosen":
+                    status = _ui("chosen", lines=", ".join(map(str, payload))) if payload else _ui("chosen_none")
+                    history[-1]["content"] = status
+                    yield history, gr.skip(), "", status, turns
                 elif kind == "token":
                     raw += payload
-                    history[-1]["content"] = raw + " …"
+                    history[-1]["content"] = render.md_escape(raw) + " …"
                     yield history, gr.skip(), "", _ui("writing"), turns
                 elif kind == "done":
                     result = payload
@@ -155,16 +160,9 @@ def build(settings: Settings) -> gr.Blocks:
         d = result.to_dict()
         notes = []
         if result.standalone != result.question:
-            notes.append(_ui("rewritten", question=result.standalone))
-        if result.refused:
-            notes.append(_ui("refused_note"))
-        elif result.fallback:
-            notes.append(_ui("fallback_note"))
-        elif result.checked and (dropped := [s for s in result.checked.sentences if not s.supported]):
-            notes.append(_ui("dropped_note", n=len(dropped)))
-        answer_md = render.citation_links(d["answer"])
-        if notes:
-            answer_md += "\n\n" + "\n".join(f"*{n}*" for n in notes)
+            notes.append(_ui("rewritten", question=render.md_escape(result.standalone)))
+        notes.append(_ui({"refused": "refused_note", "quote": "quote_note", "answer": "answer_note"}[result.kind]))
+        answer_md = render.answer_markdown(result) + "\n\n" + "\n".join(f"*{n}*" for n in notes)
         history[-1]["content"] = answer_md
         cited = {c["n"] for c in d["citations"]}
         turns = turns + [{"question": question, "answer": d["answer"],
@@ -235,10 +233,12 @@ def build(settings: Settings) -> gr.Blocks:
         return after_change(lines)
 
     # API endpoints for gradio_client: plain data in, plain data out.
-    def api_ask(question: str) -> dict:
-        """Answer a Dutch question; returns answer text, refusal flag and verified citations."""
+    def api_ask(question: str, history: list | None = None) -> dict:
+        """Answer a Dutch question, optionally as a follow-up: `history` is a list of {"question", "answer"}
+        turns, used as the chat uses its conversation. Returns the answer text, its kind (answer, quote,
+        refused), the checked claim and the citations with their evidence."""
         try:
-            return ask(settings, question).to_dict()
+            return ask(settings, question, history_from(history)).to_dict()
         except UserError as exc:
             raise gr.Error(exc.dutch, title=_ui("error_title")) from exc
 

@@ -26,6 +26,13 @@ def is_english(word: str) -> bool:
     return en >= ENGLISH_MIN_ZIPF and en - zipf_frequency(w, "nl") >= ENGLISH_MARGIN
 
 
+def known_in_english(word: str) -> bool:
+    """An English word or name in common use ("Netherlands", "Chinese"), whatever its Dutch use."""
+    from wordfreq import zipf_frequency
+
+    return zipf_frequency(word.lower(), "en") >= ENGLISH_MIN_ZIPF
+
+
 def english_words(text: str, allowed: str = "") -> list[str]:
     """English words in `text` outside quotations, leaving out words that occur in `allowed` (the sources)."""
     own = {w.lower() for w in _WORD_RE.findall(allowed)}

@@ -1,0 +1,179 @@
+"""Fit the answering thresholds on the tuning half, and only there.
+
+    .venv/bin/python -m eval.fit                 # run the model on the tuning data, then search thresholds
+    .venv/bin/python -m eval.fit --cached        # search again on the stored model outputs
+
+The model runs once per tuning question with the gate measured instead of applied (`measure_gate`), and
+its outputs are stored in .cache/fit-observations.pkl. Then every combination of thresholds is replayed
+through the real verify.gate and verify.decide code, which is deterministic given the model's output:
+- MIN_DENSE (gate): best passage similarity below which the model is not asked;
+- DOUBT_WEIGHTS (decide): a logistic model of "the sources do not hold the answer" over the model's
+  probability of "geen", its confidence in the line it meant, and the lines' retrieval scores, fitted on
+  the tuning questions (unanswerable = 1);
+- DOUBT_MAX (decide): the doubt at which to refuse.
+Tuning data: the tuning half of the seed-article questions, the first 48 + 20 questions, and samples of the
+tuning half of XQuAD-NL (answerable, and with the gold paragraph removed). Writes eval/results/fit.json.
+"""
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import pickle
+import random
+import tempfile
+from typing import NamedTuple
+from pathlib import Path
+
+import numpy as np
+
+import config  # noqa: F401
+from answer.pipeline import AskResult, ask, pre_embed_sentences, warm_up
+from answer.prompt import parse
+from config import load_settings
+from eval.answers import xquad_rows
+from eval.common import XQUAD_DIR, read_jsonl, write_result
+from eval.questions import ANSWERABLE_TYPES, facts_hold, half, legacy_questions, norm
+from retrieval.service import get_index
+from verify import decide as decide_mod
+from verify import gate as gate_mod
+
+CACHE = Path(config.ROOT) / ".cache" / "fit-observations.pkl"
+
+
+class Observation(NamedTuple):
+    """A tuning question and what the pipeline did with it (stored as a plain tuple, so it unpickles anywhere)."""
+
+    group: str  # seeds, seeds_unanswerable, xquad, xquad_gold_removed
+    row: dict
+    result: AskResult
+    documents: dict
+
+
+def observe(n_xquad: int) -> list[Observation]:
+    settings = load_settings()
+    llm = warm_up(settings)
+    pre_embed_sentences(settings)
+    index, _ = get_index(settings)
+    out: list[Observation] = []
+
+    def run(group: str, row: dict, s, docs) -> None:
+        res = ask(s, row["question"], llm=llm, measure_gate=True)
+        out.append(Observation(group, row, res, docs))
+        print(group, row.get("id"), res.kind, repr(res.raw[:80]), flush=True)
+
+    tune = half("tune")
+    la, lu = legacy_questions()
+    for r in [r for r in tune if r["type"] in ANSWERABLE_TYPES] + la:
+        run("seeds", r, settings, index.documents_by_id)
+    for r in [r for r in tune if r["type"] not in ANSWERABLE_TYPES] + lu:
+        run("seeds_unanswerable", r, settings, index.documents_by_id)
+    if n_xquad:
+        xs = load_settings({"corpus": str(XQUAD_DIR / "xquad_nl_corpus.jsonl")})
+        xindex, _ = get_index(xs)
+        for r in random.Random(3).sample(xquad_rows("tune"), n_xquad):
+            run("xquad", r, xs, xindex.documents_by_id)
+        corpus = read_jsonl(XQUAD_DIR / "xquad_nl_corpus.jsonl")
+        text_of = {c["id"]: norm(c["text"]) for c in corpus}
+        eligible = [r for r in xquad_rows("tune") if not any(
+            norm(a) in t for a in r["answers"] for cid, t in text_of.items() if cid != r["context_id"])]
+        with tempfile.TemporaryDirectory() as tmp:
+            cache = Path(tmp)
+            (cache / "embeddings").symlink_to(Path(settings.cache_dir).resolve() / "embeddings")
+            for i, r in enumerate(random.Random(5).sample(eligible, n_xquad)):
+                path = cache / f"without-{i}.jsonl"
+                path.write_text("".join(json.dumps(c, ensure_ascii=False) + "\n" for c in corpus
+                                        if c["id"] != r["context_id"]), encoding="utf-8")
+                s = load_settings({"corpus": str(path), "cache_dir": str(cache)})
+                run("xquad_gold_removed", r, s, get_index(s)[0].documents_by_id)
+    return out
+
+
+def signals(o: Observation) -> decide_mod.Signals:
+    return decide_mod.Signals(o.result.signals.get("p_none"), o.result.signals.get("p_lines") or {})
+
+
+def replay(o: Observation, min_dense: float, weights: tuple, max_doubt: float) -> AskResult:
+    """The result the pipeline would give with these settings, from the stored model output."""
+    res = o.result
+    reason = gate_mod.gate(res.standalone, [s.hit for s in res.sources], o.documents, min_dense=min_dense)
+    reply = parse(res.raw)
+    d = decide_mod.decide(res.standalone, res.lines, reply.chosen, reply.claim, signals(o), weights, max_doubt)
+    kind = "refused" if reason or d.kind == "refuse" else d.kind
+    return AskResult(res.question, res.standalone, kind, res.sources, res.lines, d.evidence, d.claim, d.support)
+
+
+def fit_doubt(obs: list[Observation], l2: float = 1.0, steps: int = 3000) -> tuple[float, ...]:
+    """Logistic regression (numpy, gradient descent): does the question lack an answer in the sources?"""
+    rows, labels = [], []
+    for o in obs:
+        res, reply = o.result, parse(o.result.raw)
+        if res.signals.get("p_none") is None or not reply.chosen:
+            continue
+        line = decide_mod.meant(res.lines, reply.chosen, signals(o))
+        rows.append(decide_mod.doubt_features(res.lines, line, signals(o)))
+        labels.append(float(o.group in ("seeds_unanswerable", "xquad_gold_removed")))
+    x, y = np.array(rows), np.array(labels)
+    mu, sd = x[:, 1:].mean(0), x[:, 1:].std(0) + 1e-9
+    z = np.hstack([np.ones((len(x), 1)), (x[:, 1:] - mu) / sd])
+    w = np.zeros(z.shape[1])
+    for _ in range(steps):
+        p = 1 / (1 + np.exp(-z @ w))
+        w -= 0.5 * (z.T @ (p - y) + l2 * np.r_[0, w[1:]]) / len(y)
+    # back to the raw features: w0 + sum w_i (x_i - mu_i) / sd_i
+    raw = np.r_[w[0] - np.sum(w[1:] * mu / sd), w[1:] / sd]
+    return tuple(round(float(v), 4) for v in raw)
+
+
+def good(o: Observation, r: AskResult) -> bool:
+    if o.group == "seeds":
+        return not r.refused and facts_hold(r.answer, o.row["facts"])
+    if o.group == "xquad":
+        return not r.refused and any(norm(a) in norm(r.answer) for a in o.row["answers"])
+    return r.refused
+
+
+def score(obs: list[Observation], **settings) -> dict:
+    out: dict = {}
+    for group in ("seeds", "seeds_unanswerable", "xquad", "xquad_gold_removed"):
+        sub = [o for o in obs if o.group == group]
+        if sub:
+            results = [replay(o, **settings) for o in sub]
+            out[group] = round(sum(good(o, r) for o, r in zip(sub, results)) / len(sub), 3)
+            if group in ("seeds", "xquad"):
+                out[group + "_refused"] = round(sum(r.refused for r in results) / len(sub), 3)
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--cached", action="store_true", help="reuse the stored model outputs")
+    ap.add_argument("--xquad", type=int, default=60, help="XQuAD-NL questions per group (0 to skip)")
+    args = ap.parse_args()
+    if args.cached:
+        obs = [Observation(*o) for o in pickle.loads(CACHE.read_bytes())]
+    else:
+        obs = observe(args.xquad)
+        CACHE.write_bytes(pickle.dumps([tuple(o) for o in obs]))
+    weights = fit_doubt(obs)
+    current = {"min_dense": gate_mod.MIN_DENSE, "weights": decide_mod.DOUBT_WEIGHTS,
+               "max_doubt": decide_mod.DOUBT_MAX}
+    rows = []
+    for md, mx in itertools.product((0.0, 0.79), (0.3, 0.4, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.9, 1.01)):
+        rows.append({"min_dense": md, "weights": weights, "max_doubt": mx,
+                     **score(obs, min_dense=md, weights=weights, max_doubt=mx)})
+    # Balanced objective: answerable right plus unanswerable refused, seeds and XQuAD-NL alike.
+    keys = [k for k in ("seeds", "seeds_unanswerable", "xquad", "xquad_gold_removed") if k in rows[0]]
+    for r in rows:
+        r["objective"] = round(sum(r[k] for k in keys) / len(keys), 4)
+    rows.sort(key=lambda r: -r["objective"])
+    for r in rows[:20]:
+        print({k: v for k, v in r.items() if k != "weights"})
+    print("fitted doubt weights", weights)
+    print("current", score(obs, **current))
+    write_result("fit", {"fitted_weights": weights, "current": {**current, **score(obs, **current)}, "best": rows,
+                         "n": {k: sum(o.group == k for o in obs) for k in keys}})
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,233 @@
+"""What the user gets, decided by code: evidence lines, claim checks, the gate, and every branch of the answer
+pipeline, pinned with a model that replays given text (tests/fakes.py) on the real index."""
+from __future__ import annotations
+
+import pytest
+
+from answer.followup import Turn, history_from, looks_like_follow_up
+from answer.pipeline import ask, ask_stream, cite
+from answer.prompt import grammar, parse
+from errors import UserError
+from retrieval.evidence import Evidence, Sentence, dutch_date, leans_back, select
+from retrieval.search import search
+from tests.fakes import FakeLLM
+from verify.claims import asks_quantity, check_claim, has_quantity, strip_yes_no
+from verify.decide import Signals, decide
+from verify.dutch import english_words, looks_english
+from verify.gate import missing_specifics
+
+CHINA = ("Het formele sociaal werk bestaat nu zo’n 30 jaar in China en wordt nog niet erkend als motiverende en "
+         "empowerende kracht.")
+
+
+def line(i: int, text: str, score: float = 0.9, source: int = 0, doc: str = "d.txt") -> Evidence:
+    return Evidence(i, source, (Sentence(doc, 100 * i, 100 * i + len(text), text),), score)
+
+
+# ---- claims -----------------------------------------------------------------------------------------------
+
+def test_a_claim_in_the_evidences_own_words_passes():
+    assert check_claim("Het formele sociaal werk bestaat in China zo’n 30 jaar.", [CHINA], "Hoe lang al?").ok
+
+
+@pytest.mark.parametrize("claim, why", [
+    ("Het formele sociaal werk bestaat in China zo’n 50 jaar.", "numbers"),
+    ("Het formele sociaal werk bestaat in Japan zo’n 30 jaar.", "words"),
+    ("Het formele sociaal werk wordt erkend als motiverende kracht.", "drops the negation"),
+    ("Het formele sociaal werk bestaat niet in China.", "negation the evidence does not have"),
+    ("Het social work bestaat in China.", "words"),
+    ("", "empty"),
+])
+def test_a_claim_that_changes_the_evidence_fails(claim, why):
+    check = check_claim(claim, [CHINA], "Hoe staat het sociaal werk in China ervoor?")
+    assert not check.ok and why in check.reason
+
+
+def test_english_words_are_found_by_frequency_not_by_a_list():
+    assert english_words("Het sociaal werk is een onderwerp van sociale work.") == ["work"]
+    assert english_words("De caseload is te hoog en dat is de core business.", "caseload core business") == []
+    assert english_words("Dat staat in „Social work engages people”.") == []  # a quotation is the source's
+    assert looks_english("Who wrote the article about solidarity?")
+    assert not looks_english("Wie schreef het stuk over solidariteit?")
+
+
+def test_a_claim_must_say_more_than_the_question():
+    evidence = ["De coronacrisis legt een aantal structurele tekortkomingen in het sociaal domein bloot."]
+    assert not check_claim("De coronacrisis legt tekortkomingen bloot.", evidence,
+                           "Welke tekortkomingen legt de coronacrisis bloot?").ok
+
+
+def test_yes_no_openers_and_quantity_questions():
+    assert strip_yes_no("Nee, het bestaat zo’n 30 jaar.") == ("Het bestaat zo’n 30 jaar.", True)
+    assert strip_yes_no("Neem nou de wijk.") == ("Neem nou de wijk.", False)
+    assert asks_quantity("Hoeveel vrijwilligers zijn er?") and asks_quantity("Wanneer verscheen het?")
+    assert not asks_quantity("Waarom stoppen sociaal werkers?")
+    assert has_quantity("elke vier, vijf jaar") and has_quantity("53.200 sociaal werkers")
+    assert not has_quantity("een boek over zorg")
+
+
+# ---- the decision --------------------------------------------------------------------------------------
+
+def test_decide_answers_quotes_or_refuses():
+    lines = [line(1, "De pijlers onder solidariteit zijn wederkerigheid en vertrouwen."),
+             line(2, "Sociaal werkers hebben goede papieren.", score=0.7)]
+    q = "Waarop rust solidariteit?"
+    answer = decide(q, lines, [1], "De pijlers onder solidariteit zijn wederkerigheid en vertrouwen.")
+    assert answer.kind == "answer" and [e.id for e in answer.evidence] == [1]
+    quote = decide(q, lines, [1], "Solidariteit rust op naastenliefde.")
+    assert quote.kind == "quote" and quote.evidence == [lines[0]] and "not in the evidence" in quote.notes[-1]
+    assert decide(q, lines, [], "").kind == "refuse"
+    assert decide(q, lines, [7], "Iets.").kind == "refuse"  # a line that does not exist
+    # The doubt weighs the model's probability of "geen" (here the only weight) against a threshold.
+    doubtful = Signals(p_none=0.9, p_lines={1: 0.5})
+    assert decide(q, lines, [1], "Vertrouwen.", doubtful, weights=(0, 1, 0, 0, 0), max_doubt=0.4).kind == "refuse"
+    assert decide(q, lines, [1], "Vertrouwen.", doubtful, weights=(0, 1, 0, 0, 0), max_doubt=0.5).kind != "refuse"
+    # The line the model most likely meant comes first, even when it named another one.
+    sure = Signals(p_none=0.01, p_lines={1: 0.9, 2: 0.1})
+    assert decide(q, lines, [2], "Onzin die nergens staat.", sure).evidence[0].id == 1
+
+
+def test_an_amount_question_needs_an_amount_in_the_answer_and_its_evidence():
+    lines = [line(1, "Monique Kremer is hoogleraar Actief burgerschap aan de Universiteit van Amsterdam.")]
+    assert decide("Hoe oud is Monique Kremer?", lines, [1], "Monique Kremer is hoogleraar.").kind == "refuse"
+    lines = [line(1, "Dit artikel is een verkorte versie van haar lezing uit 2020.")]
+    assert decide("Hoe oud is Monique Kremer?", lines, [1], "Zij is hoogleraar.").kind == "refuse"
+
+
+def test_a_leading_yes_or_no_is_left_out():
+    lines = [line(1, CHINA)]
+    d = decide("Wordt het sociaal werk in China erkend?", lines, [1], "Nee, het wordt nog niet erkend.")
+    assert d.kind == "answer" and d.claim == "Het wordt nog niet erkend." and "yes/no" in d.notes[0]
+
+
+# ---- gate, prompt, follow-ups ----------------------------------------------------------------------------
+
+def test_names_and_numbers_the_sources_never_mention():
+    texts = ["Veldboer: op de ladder stond maatschappelijk werk in 1987 op 42 en in 2016 op 62. China en Nederland."]
+    assert missing_specifics("Welke positie had maatschappelijk werk in 1996?", texts) == ["1996"]
+    assert missing_specifics("Hoeveel vrijwilligers werken er in Duitsland?", texts) == ["Duitsland"]
+    assert missing_specifics("Wat vinden de Chinezen van Veldboer?", texts) == []  # names inflect
+    assert missing_specifics("How many volunteers are there in the Netherlands?", texts) == []
+
+
+def test_grammar_and_lenient_parsing():
+    g = grammar(3)
+    assert 'id ::= "1" | "2" | "3"' in g and '" geen"' in g and "{0,2}" in g
+    assert parse(" geen") .chosen == []
+    reply = parse(" 2, 5\nAntwoord: Er zijn 53.200 sociaal werkers.")
+    assert reply.chosen == [2, 5] and reply.claim == "Er zijn 53.200 sociaal werkers."
+    assert parse("[3] Het antwoord.").chosen == [3]  # a backend without grammar, read leniently
+
+
+def test_follow_ups_and_history_input():
+    assert looks_like_follow_up("En wat zegt zij over vertrouwen?") and looks_like_follow_up("Waarom?")
+    assert looks_like_follow_up("And how many volunteers?")
+    assert looks_like_follow_up("Kun je een voorbeeld geven?")
+    assert not looks_like_follow_up("Wat is volgens Monique Kremer de kern van solidariteit in Nederland?")
+    assert history_from([{"question": "Wie?", "answer": "Kremer."}]) == [Turn("Wie?", "Kremer.")]
+    assert history_from(None) == []
+    with pytest.raises(UserError) as err:
+        history_from([{"vraag": "Wie?"}])
+    assert "gespreksgeschiedenis" in err.value.dutch
+
+
+def test_citations_go_before_the_full_stop():
+    assert cite("Er zijn 53.200 sociaal werkers.", [1, 3]) == "Er zijn 53.200 sociaal werkers\u00a0[1]\u00a0[3]."
+
+
+# ---- evidence lines on the real index ---------------------------------------------------------------------
+
+def lines_for(seed_index, question: str) -> list[Evidence]:
+    index, embedder = seed_index
+    vec = embedder.embed_query(question)
+    hits = search(index, embedder, question, k=5, query_vec=vec)
+    return select(question, vec, hits, embedder, index.documents_by_id)
+
+
+def test_evidence_lines_come_best_first_with_the_sentence_they_lean_on(seed_index):
+    lines = lines_for(seed_index, "Waarom gooien steeds meer sociaal werkers de handdoek in de ring?")
+    assert [e.score for e in lines] == sorted((e.score for e in lines), reverse=True)
+    assert [e.id for e in lines] == list(range(1, len(lines) + 1))
+    motive = next(e for e in lines if "Het is een belangrijk motief" in e.text)
+    assert motive.text.index("relationele continuïteit") < motive.text.index("Het is een belangrijk motief")
+    assert leans_back("Daarbij gaat het om een te grote nadruk.") and not leans_back("Mensen zijn niet verbonden.")
+
+
+def test_bylines_reach_the_model(seed_index):
+    lines = lines_for(seed_index, "Wie schreef het stuk over sociaal werk in China en wanneer verscheen het?")
+    byline = next(e for e in lines if e.byline)
+    assert "Marije van der Meij" in byline.text and "6 september 2018" in byline.text
+    assert dutch_date("2020-06-19") == "19 juni 2020"
+
+
+# ---- every branch of the pipeline, with a replaying model ------------------------------------------------
+
+Q = "Hoeveel sociaal werkers zijn er in Nederland?"
+
+
+def test_a_checked_answer_comes_with_its_evidence_and_streams_in_order(settings, seed_index):
+    lines = lines_for(seed_index, Q)
+    n = next(e.id for e in lines if "53.200" in e.text)
+    fake = FakeLLM(f" {n}\nAntwoord: Er zijn 53.200 sociaal werkers in Nederland.")
+    events = list(ask_stream(settings, Q, llm=fake.llm))
+    kinds = [k for k, _ in events]
+    assert kinds[0] == "sources" and "chosen" in kinds and kinds[-1] == "done"
+    assert kinds.index("chosen") < kinds.index("token")
+    assert "".join(p for k, p in events if k == "token") == "Er zijn 53.200 sociaal werkers in Nederland."
+    result = events[-1][1]
+    assert result.kind == "answer" and "53.200" in result.answer and "„" in result.answer
+    d = result.to_dict()
+    assert d["citations"][0]["doc"] == "004_2ca47b64a9ad85fe.txt" and "53.200" in d["citations"][0]["evidence"][0]["text"]
+    call = fake.calls[0]
+    assert call["prefill"] == "Zinnen:" and f'"{len(lines)}"' in call["grammar"]
+    assert f"[{n}] " in call["messages"][-1]["content"]
+
+
+def test_an_unsupported_claim_is_replaced_by_its_evidence(settings, seed_index):
+    n = next(e.id for e in lines_for(seed_index, Q) if "53.200" in e.text)
+    result = ask(settings, Q, llm=FakeLLM(f" {n}\nAntwoord: Er zijn 60.000 sociaal werkers.").llm)
+    assert result.kind == "quote" and "60.000" not in result.answer and "53.200" in result.answer
+
+
+def test_the_model_choosing_nothing_is_a_refusal(settings):
+    result = ask(settings, Q, llm=FakeLLM(" geen").llm)
+    assert result.kind == "refused" and result.answer == "Dat staat niet in de bronnen." and not result.citations()
+
+
+def test_the_models_doubt_is_weighed(settings, seed_index):
+    n = next(e.id for e in lines_for(seed_index, Q) if "53.200" in e.text)
+    reply = f" {n}\nAntwoord: Er zijn 53.200 sociaal werkers in Nederland."
+    sure = ask(settings, Q, llm=FakeLLM(reply, step_probs=[{" ": 0.99, " geen": 0.01}, {str(n): 0.9}]).llm)
+    assert sure.kind == "answer" and sure.signals["p_none"] == 0.01 and sure.signals["p_lines"] == {n: 0.9}
+    doubtful = ask(settings, Q, llm=FakeLLM(reply, step_probs=[{" ": 0.05, " geen": 0.95}, {str(n): 0.3}]).llm)
+    assert doubtful.signals["doubt"] > sure.signals["doubt"]
+
+
+def test_the_gate_refuses_before_the_model_runs(settings):
+    fake = FakeLLM(" 1\nAntwoord: Canberra.")
+    result = ask(settings, "Wat is de hoofdstad van Australië?", llm=fake.llm)
+    assert result.refused and not fake.calls and "before generation" in result.notes[0]
+
+
+def test_a_follow_up_is_asked_as_the_rewritten_question(settings, seed_index):
+    fake = FakeLLM("Hoeveel vrijwilligers zijn er in Nederland?", " geen")
+    result = ask(settings, "En hoeveel vrijwilligers?", history=[Turn(Q, "53.200 [1].")], llm=fake.llm)
+    assert result.standalone == "Hoeveel vrijwilligers zijn er in Nederland?"
+    assert "Laatste vraag: En hoeveel vrijwilligers?" in fake.calls[0]["messages"][-1]["content"]
+    assert "Vraag: Hoeveel vrijwilligers zijn er in Nederland?" in fake.calls[1]["messages"][-1]["content"]
+    assert result.to_dict()["standalone_question"] == result.standalone
+
+
+def test_the_chat_bubble_links_only_its_own_citations(settings, seed_index):
+    from ui.render import answer_markdown
+
+    n = next(e.id for e in lines_for(seed_index, Q) if "53.200" in e.text)
+    result = ask(settings, Q, llm=FakeLLM(f" {n}\nAntwoord: Er zijn 53.200 sociaal werkers in Nederland.").llm)
+    source = result.evidence[0].source + 1
+    md = answer_markdown(result)
+    assert md.startswith(f"Er zijn 53.200 sociaal werkers in Nederland\u00a0[[{source}]](#bron-{source}).")
+    assert f"> „Wij vertelden dat het werk in Nederland" in md
+    # Corpus text that looks like markup stays text: "[1]" in an article is not a citation link.
+    result.evidence[0] = Evidence(1, 0, (Sentence("d.txt", 0, 30, "Uit recent onderzoek[1] *blijkt*"),), 1.0)
+    md = answer_markdown(result)
+    assert "onderzoek\\[1\\] \\*blijkt\\*" in md and md.count("](#bron-") == 2
