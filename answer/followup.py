@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from answer.llm import LLM
 from errors import UserError
 from prompts import fold, template, word_pattern
+from retrieval.text import content_stems
+from verify.dutch import looks_english
 
 log = logging.getLogger(__name__)
 
@@ -63,10 +65,20 @@ def standalone_question(llm: LLM, question: str, history: list[Turn]) -> str:
     except Exception as exc:  # a failed rewrite must not lose the question
         log.error("follow-up rewrite failed: %s", exc)
         rewritten = ""
-    if 5 <= len(rewritten) <= 3 * len(question) + 80:
+    if 5 <= len(rewritten) <= 3 * len(question) + 80 and keeps_the_question(question, rewritten):
         return rewritten
+    log.info("follow-up rewrite %r rejected for %r", rewritten, question)
     # The model's rewrite is unusable: search with the earlier question's words too.
     return f"{question} ({history[-1].question})"
+
+
+def keeps_the_question(question: str, rewritten: str) -> bool:
+    """A rewrite must still ask what the follow-up asks: most of its own content words stay ("Waar werkt
+    zij?" may not become the previous question again). English follow-ups are translated, so not checked."""
+    own = set(content_stems(question))
+    if not own or looks_english(question):
+        return True
+    return len(own & set(content_stems(rewritten))) >= len(own) / 2
 
 
 def history_from(rows: object) -> list[Turn]:

@@ -10,8 +10,8 @@ Parts (all by default):
   ones: key facts in the reply, a cited passage holding the evidence, false refusals, and where the
   evidence sentence was lost (top-5 passages -> the model's prompt -> the evidence the reply shows).
   Out-of-corpus and near-miss ones: refusals.
-- conversations: all 26 two-turn conversations (test data only; never tuned on); the second turn is asked
-  with the first turn's real answer as history.
+- conversations: two-turn conversations, the second turn asked with the first turn's real answer as history:
+  the 26 an independent writer wrote (test half; never tuned on), or 10 of our own (tuning half).
 - xquad: a fixed sample of XQuAD-NL (CC BY-SA 4.0, read from ../shared) questions of the half's paragraphs,
   against all 240 paragraphs: the gold answer occurs in the reply.
 - nearmiss: a fixed sample of the half's XQuAD-NL questions asked against the corpus with the question's own
@@ -34,8 +34,8 @@ import config  # noqa: F401
 from answer.pipeline import Turn, ask, pre_embed_sentences, warm_up
 from config import load_settings
 from eval.common import XQUAD_DIR, read_jsonl, write_result
-from eval.questions import (ANSWERABLE_TYPES, Span, conversations, facts_hold, half, legacy_questions, locate,
-                            norm)
+from eval.questions import (ANSWERABLE_TYPES, Span, conversations, covered, facts_hold, half, legacy_questions,
+                            locate, norm)
 from eval.split import load_split
 from retrieval.service import get_index
 from verify.dutch import english_words
@@ -55,11 +55,6 @@ def evidence_spans(result) -> list[Span]:
 
 def passage_spans(result) -> list[Span]:
     return [Span(s.passage.doc, s.passage.start, s.passage.end) for s in result.sources]
-
-
-def reached(gold: list[Span], spans: list[Span], bylines: bool = False) -> bool:
-    """Every gold evidence span overlaps one of `spans` (a byline counts only where bylines are shown)."""
-    return bool(gold) and all(any(g.overlaps(s) for s in spans) for g in gold if bylines or g.start >= 0)
 
 
 def percentile(xs: list, q: float) -> float | None:
@@ -91,15 +86,19 @@ class Run:
         d = res.to_dict()
         gold = [locate(index, e["doc"], e["text"]) for e in r["evidence"]]
         gold = [g for g in gold if g is not None]
+        meta = r.get("type") == "metadata"
+        in_text = any(g.start >= 0 for g in gold)
+        by_doc = [Span(c["doc"], -1, -1) for c in d["citations"]]  # a cited document's byline
         sources_text = " ".join(s.passage.text + " " + s.passage.title for s in res.sources)
         row = {"id": r["id"], "type": r.get("type"), "question": d["question"], "reply": d["answer"],
                "refused": d["refused"], "kind": d.get("kind"), "facts": r["facts"],
                "correct": facts_hold(d["answer"], r["facts"]) and not d["refused"],
-               "cited_passage_holds_answer": not d["refused"] and reached(gold, [Span(c["doc"], c["start"], c["end"])
-                                                                                  for c in d["citations"]]),
-               "in_top5_passages": reached(gold, passage_spans(res)),
-               "in_prompt": reached(gold, shown_spans(res), bylines=True),
-               "in_evidence": not d["refused"] and reached(gold, evidence_spans(res), bylines=True),
+               "cited_passage_holds_answer": not d["refused"] and covered(
+                   gold, [Span(c["doc"], c["start"], c["end"]) for c in d["citations"]] + by_doc, meta),
+               "in_top5_passages": covered([g for g in gold if g.start >= 0], passage_spans(res)) or not in_text,
+               "in_prompt": covered(gold, shown_spans(res), meta),
+               "in_evidence": not d["refused"] and covered(gold, evidence_spans(res), meta),
+               "shown": [list(s) for s in res.shown_spans()], "evidence": [list(s) for s in res.evidence_spans()],
                "english_words": english_words(d["answer"], sources_text),
                "raw": res.raw, "notes": d.get("notes", []), "timings": d["timings"]}
         if d.get("standalone_question"):
@@ -168,9 +167,9 @@ def run_seeds(run: Run, name: str, index, with_legacy: bool, limit: int = 0) -> 
     return out
 
 
-def run_conversations(run: Run, index, limit: int = 0) -> dict:
+def run_conversations(run: Run, name: str, index, limit: int = 0) -> dict:
     rows = []
-    for c in conversations()[:limit or None]:
+    for c in conversations(name)[:limit or None]:
         first, second = c["turns"]
         r1 = run.answerable({**first, "id": c["id"] + "-1"}, index)
         history = [Turn(first["question"], r1["reply"])]
@@ -307,7 +306,7 @@ def main() -> None:
                                     limit=args.limit)
     seed_timings = list(run.timings)
     if "conversations" in parts:
-        result["conversations"] = run_conversations(run, index, args.limit)
+        result["conversations"] = run_conversations(run, args.half, index, args.limit)
     if "xquad" in parts and args.xquad:
         result["xquad"] = run_xquad(run, args.half, args.xquad)
     if "nearmiss" in parts and args.nearmiss:

@@ -131,6 +131,18 @@ def test_follow_ups_and_history_input():
     assert "gespreksgeschiedenis" in err.value.dutch
 
 
+def test_a_rewrite_that_drops_the_follow_ups_own_question_is_rejected():
+    from answer.followup import keeps_the_question, standalone_question
+
+    assert not keeps_the_question("Waar werkt zij?", "Op welke fundamenten rust solidariteit volgens Kremer?")
+    assert keeps_the_question("Waar werkt zij?", "Waar werkt Monique Kremer?")
+    assert keeps_the_question("Waarom?", "Waarom vindt Veldboer dat?") and keeps_the_question("Why?", "Waarom?")
+    history = [Turn("Op welke fundamenten rust solidariteit volgens Kremer?", "Wederkerigheid en vertrouwen.")]
+    bad = FakeLLM("Op welke fundamenten rust solidariteit volgens Kremer?")
+    assert standalone_question(bad.llm, "Waar werkt zij?", history) == \
+        "Waar werkt zij? (Op welke fundamenten rust solidariteit volgens Kremer?)"
+
+
 def test_citations_go_before_the_full_stop():
     assert cite("Er zijn 53.200 sociaal werkers.", [1, 3]) == "Er zijn 53.200 sociaal werkers\u00a0[1]\u00a0[3]."
 
