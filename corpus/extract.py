@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import io
 import logging
+from typing import Callable
 
 from errors import UserError
 
 log = logging.getLogger(__name__)
-SUFFIXES = {".txt", ".md", ".html", ".htm", ".pdf", ".docx"}
 MIN_TEXT_CHARS = 20
 
 
@@ -82,21 +82,28 @@ def _docx(data: bytes, name: str) -> str:
     return "\n\n".join(p.text.strip() for p in document.paragraphs if p.text.strip())
 
 
+def _text(data: bytes, name: str) -> str:
+    return decode_text(data, name)
+
+
+# The file types documents can come in, by suffix: one reader each (bytes, file name -> text).
+READERS: dict[str, Callable[[bytes, str], str]] = {".txt": _text, ".md": _text, ".html": _html, ".htm": _html,
+                                                   ".pdf": _pdf, ".docx": _docx}
+
+
+def suffix_of(name: str) -> str:
+    return "." + name.rsplit(".", 1)[-1].lower() if "." in name else ""
+
+
 def extract(name: str, data: bytes) -> str:
     """Text of a file by its suffix; UserError for anything unusable."""
-    suffix = "." + name.rsplit(".", 1)[-1].lower() if "." in name else ""
-    if suffix not in SUFFIXES:
-        raise UserError("unsupported_type", f"{name}: unsupported file type {suffix or '(none)'}", name=name)
+    suffix = suffix_of(name)
+    if suffix not in READERS:
+        raise UserError("unsupported_type", f"{name}: unsupported file type {suffix or '(none)'}", name=name,
+                        types=", ".join(sorted(READERS)))
     if not data.strip():
         raise UserError("empty_file", f"{name}: empty file", name=name)
-    if suffix in {".txt", ".md"}:
-        text = decode_text(data, name)
-    elif suffix in {".html", ".htm"}:
-        text = _html(data, name)
-    elif suffix == ".pdf":
-        text = _pdf(data, name)
-    else:
-        text = _docx(data, name)
+    text = READERS[suffix](data, name)
     if len(text.strip()) < MIN_TEXT_CHARS:
         raise UserError("empty_file", f"{name}: no usable text", name=name)
     return text

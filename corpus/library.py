@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import json
 import re
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -106,7 +107,36 @@ def add_file(settings: Settings, name: str, data: bytes) -> Added:
                 raise UserError("duplicate_content", f"{name} has the same text as {d.id}", name=name, other=d.id)
         path = target / doc_id
         atomic_write(path, lambda fh: fh.write(text.encode("utf-8")))
+        _record(target, _recorded(target) | {doc_id})
     return Added(doc_id=doc_id, title=doc.title, paragraphs=paragraphs, path=path)
+
+
+MANIFEST = ".vraagbaak-added.json"  # the files this app added to a folder: only these may it remove
+
+
+def _recorded(folder: Path) -> set[str]:
+    try:
+        return set(json.loads((folder / MANIFEST).read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError):
+        return set()
+
+
+def _record(folder: Path, names: set[str]) -> None:
+    atomic_write(folder / MANIFEST, lambda fh: fh.write(json.dumps(sorted(names), ensure_ascii=False).encode()))
+
+
+def removable(settings: Settings) -> list[str]:
+    """Documents the user may remove: every file in the app's own added-documents folder, and in a corpus
+    folder of the user's only the files this app added there (their own files are never touched)."""
+    try:
+        target = add_target(settings)
+    except UserError:
+        return []
+    if not target.is_dir():
+        return []
+    files = {p.name for p in target.iterdir() if p.is_file() and not p.name.startswith(".")}
+    owned = target.resolve() == Path(settings.added_dir).resolve()
+    return sorted(files if owned else files & _recorded(target))
 
 
 def load_corpus_or_empty(settings: Settings):
@@ -120,7 +150,8 @@ def load_corpus_or_empty(settings: Settings):
 
 
 def remove(settings: Settings, doc_id: str) -> Path:
-    """Delete an added document. Seed articles are part of the product and cannot be removed here."""
+    """Delete a document this app added. Seed articles, and files of the user's own corpus folder that it
+    did not add, are never deleted."""
     target = add_target(settings)
     check_name(doc_id)
     path = target / doc_id
@@ -129,5 +160,9 @@ def remove(settings: Settings, doc_id: str) -> Path:
             if (seeds_dir() / doc_id).is_file():
                 raise UserError("cannot_remove_seed", f"{doc_id} is a seed article", name=doc_id)
             raise UserError("unknown_document", f"no added document {doc_id}", name=doc_id)
+        if doc_id not in removable(settings):
+            raise UserError("not_added_here", f"{doc_id} in {target} was not added by this app; not deleting it",
+                            name=doc_id)
         path.unlink()
+        _record(target, _recorded(target) - {doc_id})
     return path

@@ -7,12 +7,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from corpus.clean import clean
+from corpus.extract import READERS, decode_text, extract
 from corpus.model import Document, Passage
 from corpus.split import passages, units
 from errors import UserError
 
 log = logging.getLogger(__name__)
-TEXT_SUFFIXES = {".txt", ".md"}
+TEXT_SUFFIXES = {".txt", ".md"}  # read as they are; other registered types go through their reader
 
 
 @dataclass
@@ -30,12 +31,7 @@ class Corpus:
 
 
 def _read_text(path: Path) -> str:
-    data = path.read_bytes()
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        log.warning("%s is not UTF-8; reading it as cp1252", path)
-        return data.decode("cp1252", errors="replace")
+    return decode_text(path.read_bytes(), path.name)
 
 
 def document_from_text(doc_id: str, raw: str, title: str | None = None, source: str | None = None) -> Document:
@@ -59,11 +55,16 @@ def split_document(doc: Document, max_chars: int) -> list[Passage]:
 
 
 def _load_folder(path: Path) -> list[Document]:
-    files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in TEXT_SUFFIXES)
+    """Every file of a registered type below the folder; one that cannot be read is skipped, with a warning."""
+    files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in READERS
+                   and not any(part.startswith(".") for part in p.relative_to(path).parts))
     docs = []
     for f in files:
         rel = f.relative_to(path).as_posix()
-        docs.append(document_from_text(rel, _read_text(f), source=str(f)))
+        try:
+            docs.append(document_from_text(rel, extract(f.name, f.read_bytes()), source=str(f)))
+        except UserError as exc:
+            log.warning("skipping %s: %s", f, exc.english)
     return docs
 
 
@@ -90,8 +91,8 @@ def _load_one(p: Path) -> list[Document]:
             return _load_folder(p)
         if p.suffix.lower() == ".jsonl":
             return _load_jsonl(p)
-        if p.suffix.lower() in TEXT_SUFFIXES:
-            return [document_from_text(p.name, _read_text(p), source=str(p))]
+        if p.suffix.lower() in READERS:
+            return [document_from_text(p.name, extract(p.name, p.read_bytes()), source=str(p))]
         raise UserError("corpus_kind", f"unsupported corpus file type: {p}", path=str(p))
     except PermissionError as exc:
         raise UserError("corpus_unreadable", f"cannot read corpus at {p}: {exc}", path=str(p)) from exc

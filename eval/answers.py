@@ -31,13 +31,14 @@ import time
 from pathlib import Path
 
 import config  # noqa: F401
-from answer.pipeline import Turn, ask, pre_embed_sentences, warm_up
-from config import load_settings
+from answer import pipeline
+from answer.followup import Turn
 from eval.common import XQUAD_DIR, read_jsonl, write_result
 from eval.questions import (ANSWERABLE_TYPES, Span, conversations, covered, facts_hold, half, legacy_questions,
                             locate, norm)
 from eval.split import load_split
-from retrieval.service import get_index
+from retrieval.service import Retriever
+from service import Vraagbaak, settings_from
 from verify.dutch import english_words
 
 PARTS = ("seeds", "conversations", "xquad", "nearmiss")
@@ -72,12 +73,17 @@ def rate(rows: list[dict], key: str) -> float | None:
 class Run:
     """Asks questions with one loaded model and keeps every reply and timing."""
 
-    def __init__(self, settings, llm):
-        self.settings, self.llm = settings, llm
+    def __init__(self, app: Vraagbaak):
+        self.app, self.settings, self.llm = app, app.settings, app.llm()
         self.timings: list[dict] = []
 
-    def ask(self, question: str, history: list[Turn] | None = None, settings=None):
-        res = ask(settings or self.settings, question, history, llm=self.llm)
+    def retriever(self, overrides: dict) -> Retriever:
+        """Another corpus (XQuAD-NL, or it without one paragraph), searched with the same embedder."""
+        return Retriever(settings_from({**overrides, "llm_backend": self.settings.llm_backend,
+                                        "llm_url": self.settings.llm_url}), self.app.embedder)
+
+    def ask(self, question: str, history: list[Turn] | None = None, retriever: Retriever | None = None):
+        res = pipeline.ask(retriever or self.app.retriever, self.llm, question, history, self.settings.max_tokens)
         self.timings.append(res.timings)
         return res
 
@@ -106,8 +112,8 @@ class Run:
         return row
 
     def unanswerable(self, r: dict, history: list[Turn] | None = None, question: str | None = None,
-                     settings=None) -> dict:
-        res = self.ask(question or r["question"], history, settings)
+                     retriever: Retriever | None = None) -> dict:
+        res = self.ask(question or r["question"], history, retriever)
         d = res.to_dict()
         row = {"id": r["id"], "type": r.get("type"), "question": d["question"], "reply": d["answer"],
                "refused": d["refused"], "kind": d.get("kind"), "raw": res.raw, "notes": d.get("notes", []),
@@ -197,12 +203,11 @@ def xquad_rows(name: str) -> list[dict]:
 
 
 def run_xquad(run: Run, name: str, n: int) -> dict:
-    settings = load_settings({"corpus": str(XQUAD_DIR / "xquad_nl_corpus.jsonl"), "cache_dir": run.settings.cache_dir,
-                              "llm_backend": run.settings.llm_backend, "llm_url": run.settings.llm_url})
-    index, _ = get_index(settings)
+    retriever = run.retriever({"corpus": str(XQUAD_DIR / "xquad_nl_corpus.jsonl"), "cache_dir": run.settings.cache_dir})
+    index = retriever.index
     rows = []
     for r in random.Random(7).sample(xquad_rows(name), n):
-        res = run.ask(r["question"], settings=settings)
+        res = run.ask(r["question"], retriever=retriever)
         d = res.to_dict()
         ok = any(norm(a) in norm(d["answer"]) for a in r["answers"])
         gold = [Span(r["context_id"], p.start, p.end) for p in index.passages if p.doc == r["context_id"]]
@@ -231,10 +236,9 @@ def run_nearmiss(run: Run, name: str, n: int) -> dict:
             path = cache / f"without-{len(rows)}.jsonl"
             path.write_text("".join(json.dumps(c, ensure_ascii=False) + "\n" for c in corpus
                                     if c["id"] != r["context_id"]), encoding="utf-8")
-            settings = load_settings({"corpus": str(path), "cache_dir": str(cache),
-                                      "llm_backend": run.settings.llm_backend, "llm_url": run.settings.llm_url})
+            retriever = run.retriever({"corpus": str(path), "cache_dir": str(cache)})
             row = run.unanswerable({"id": r["id"], "type": "xquad_gold_removed", "question": r["question"]},
-                                   settings=settings)
+                                   retriever=retriever)
             row["gold"] = r["answers"]
             rows.append(row)
             print(f"nearmiss {'refused ' if row['refused'] else 'ANSWERED'} {row['reply'][:100]!r}", flush=True)
@@ -292,13 +296,13 @@ def main() -> None:
     ap.add_argument("--out", help="result name (default answers-<half>[-<backend>])")
     args = ap.parse_args()
     parts = [p for p in args.parts.split(",") if p]
-    settings = load_settings({"llm_backend": args.llm_backend, "llm_url": args.llm_url})
+    app = Vraagbaak(settings_from({"llm_backend": args.llm_backend, "llm_url": args.llm_url}))
     t0 = time.perf_counter()
-    llm = warm_up(settings)
+    llm = app.llm()  # loaded, and its prompt prefixes read
     load_s = time.perf_counter() - t0
-    pre_embed_sentences(settings)
-    index, _ = get_index(settings)
-    run = Run(settings, llm)
+    pipeline.pre_embed(app.retriever)
+    index = app.retriever.index
+    run = Run(app)
     result: dict = {"half": args.half, "backend": llm.backend, "model": llm.name,
                     "model_load_and_warm_up_s": round(load_s, 1)}
     if "seeds" in parts:

@@ -25,19 +25,11 @@ from eval.common import EVAL_DIR, read_jsonl, write_result
 def prompts(n: int) -> list[list[dict]]:
     from answer.pipeline import SOURCES_K
     from answer.prompt import build_messages
-    from retrieval.evidence import select
-    from retrieval.search import search
-    from retrieval.service import get_index
+    from service import Vraagbaak, settings_from
 
-    settings = load_settings()
-    index, embedder = get_index(settings)
-    out = []
-    for r in read_jsonl(EVAL_DIR / "seed_questions.jsonl")[:n]:
-        qv = embedder.embed_query(r["question"])
-        hits = search(index, embedder, r["question"], k=SOURCES_K, fusion=settings.fusion,
-                      dense_weight=settings.dense_weight, query_vec=qv)
-        out.append(build_messages(r["question"], select(r["question"], qv, hits, embedder, index.documents_by_id)))
-    return out
+    retriever = Vraagbaak(settings_from()).retriever
+    return [build_messages(r["question"], retriever.evidence(r["question"], SOURCES_K)[1])
+            for r in read_jsonl(EVAL_DIR / "seed_questions.jsonl")[:n]]
 
 
 def _ik(path: str, threads: int):

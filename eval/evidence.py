@@ -14,12 +14,11 @@ import itertools
 import statistics
 
 import config  # noqa: F401
-from config import load_settings
 from eval.common import write_result
 from eval.questions import ANSWERABLE_TYPES, Span, covered, half, legacy_questions, locate
 from retrieval import evidence as ev
 from retrieval.search import search
-from retrieval.service import get_index
+from service import Vraagbaak, settings_from
 
 SOURCES_K = 5
 
@@ -60,8 +59,9 @@ def main() -> None:
     args = ap.parse_args()
     if args.grid and args.half != "tune":
         raise SystemExit("fit on the tuning half only")
-    settings = load_settings()
-    index, embedder = get_index(settings)
+    settings = settings_from()
+    retriever = Vraagbaak(settings).retriever
+    index, embedder = retriever.index, retriever.embedder
     questions = [r for r in half(args.half) if r["type"] in ANSWERABLE_TYPES]
     if args.half == "tune":
         questions += legacy_questions()[0]

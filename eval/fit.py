@@ -28,13 +28,14 @@ from pathlib import Path
 import numpy as np
 
 import config  # noqa: F401
-from answer.pipeline import AskResult, ask, pre_embed_sentences, warm_up
+from answer import pipeline
+from answer.pipeline import AskResult
 from answer.prompt import parse
-from config import load_settings
 from eval.answers import xquad_rows
 from eval.common import XQUAD_DIR, read_jsonl, write_result
 from eval.questions import ANSWERABLE_TYPES, facts_hold, half, legacy_questions, norm
-from retrieval.service import get_index
+from retrieval.service import Retriever
+from service import Vraagbaak, settings_from
 from verify import decide as decide_mod
 from verify import gate as gate_mod
 
@@ -51,41 +52,41 @@ class Observation(NamedTuple):
 
 
 def observe(n_xquad: int) -> list[Observation]:
-    settings = load_settings()
-    llm = warm_up(settings)
-    pre_embed_sentences(settings)
-    index, _ = get_index(settings)
+    app = Vraagbaak(settings_from())
+    llm = app.llm()
+    pipeline.pre_embed(app.retriever)
     out: list[Observation] = []
 
-    def run(group: str, row: dict, s, docs) -> None:
-        res = ask(s, row["question"], llm=llm, measure_gate=True)
-        out.append(Observation(group, row, res, docs))
+    def run(group: str, row: dict, retriever: Retriever) -> None:
+        res = pipeline.ask(retriever, llm, row["question"], max_tokens=app.settings.max_tokens, measure_gate=True)
+        out.append(Observation(group, row, res, retriever.documents))
         print(group, row.get("id"), res.kind, repr(res.raw[:80]), flush=True)
+
+    def other(corpus: Path, cache_dir: str) -> Retriever:
+        return Retriever(settings_from({"corpus": str(corpus), "cache_dir": cache_dir}), app.embedder)
 
     tune = half("tune")
     la, lu = legacy_questions()
     for r in [r for r in tune if r["type"] in ANSWERABLE_TYPES] + la:
-        run("seeds", r, settings, index.documents_by_id)
+        run("seeds", r, app.retriever)
     for r in [r for r in tune if r["type"] not in ANSWERABLE_TYPES] + lu:
-        run("seeds_unanswerable", r, settings, index.documents_by_id)
+        run("seeds_unanswerable", r, app.retriever)
     if n_xquad:
-        xs = load_settings({"corpus": str(XQUAD_DIR / "xquad_nl_corpus.jsonl")})
-        xindex, _ = get_index(xs)
+        xquad = other(XQUAD_DIR / "xquad_nl_corpus.jsonl", app.settings.cache_dir)
         for r in random.Random(3).sample(xquad_rows("tune"), n_xquad):
-            run("xquad", r, xs, xindex.documents_by_id)
+            run("xquad", r, xquad)
         corpus = read_jsonl(XQUAD_DIR / "xquad_nl_corpus.jsonl")
         text_of = {c["id"]: norm(c["text"]) for c in corpus}
         eligible = [r for r in xquad_rows("tune") if not any(
             norm(a) in t for a in r["answers"] for cid, t in text_of.items() if cid != r["context_id"])]
         with tempfile.TemporaryDirectory() as tmp:
             cache = Path(tmp)
-            (cache / "embeddings").symlink_to(Path(settings.cache_dir).resolve() / "embeddings")
+            (cache / "embeddings").symlink_to(Path(app.settings.cache_dir).resolve() / "embeddings")
             for i, r in enumerate(random.Random(5).sample(eligible, n_xquad)):
                 path = cache / f"without-{i}.jsonl"
                 path.write_text("".join(json.dumps(c, ensure_ascii=False) + "\n" for c in corpus
                                         if c["id"] != r["context_id"]), encoding="utf-8")
-                s = load_settings({"corpus": str(path), "cache_dir": str(cache)})
-                run("xquad_gold_removed", r, s, get_index(s)[0].documents_by_id)
+                run("xquad_gold_removed", r, other(path, str(cache)))
     return out
 
 

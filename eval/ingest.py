@@ -17,11 +17,9 @@ import time
 from pathlib import Path
 
 import config  # noqa: F401
-from config import load_settings
-from corpus import library
 from corpus.load import load_corpus
 from eval.common import write_result
-from retrieval.service import forget, get_index
+from service import Vraagbaak, settings_from
 
 
 def articles(n: int, rng: random.Random) -> list[str]:
@@ -51,12 +49,11 @@ def main() -> None:
     result: dict = {}
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        settings = load_settings({"cache_dir": str(tmp / "cache"), "added_dir": str(tmp / "added")}, environ={})
-        get_index(settings)  # seed index in place, as on a running installation
+        app = Vraagbaak(settings_from({"cache_dir": str(tmp / "cache"), "added_dir": str(tmp / "added")}, environ={}))
+        app.retriever  # seed index in place, as on a running installation
         t0 = time.perf_counter()
-        added = library.add_file(settings, "nieuw-artikel.txt", texts[0].encode())
-        forget(settings)
-        index, _ = get_index(settings)
+        added = app.add("nieuw-artikel.txt", texts[0].encode())
+        index = app.retriever.index
         result["add_one_article_s"] = round(time.perf_counter() - t0, 2)
         result["add_one_article_paragraphs"] = added.paragraphs
         print(f"add one article ({added.paragraphs} paragraphs, ~{len(texts[0].split())} words) and update the "
@@ -66,9 +63,10 @@ def main() -> None:
         folder.mkdir()
         for i, text in enumerate(texts[1:]):
             (folder / f"artikel-{i:04d}.txt").write_text(text, encoding="utf-8")
-        bulk = load_settings({"cache_dir": str(tmp / "cache2"), "corpus": str(folder)}, environ={})
+        bulk = Vraagbaak(settings_from({"cache_dir": str(tmp / "cache2"), "corpus": str(folder)}, environ={}))
+        bulk.embedder  # loaded before the clock starts, as in a running installation
         t0 = time.perf_counter()
-        index, _ = get_index(bulk)
+        index = bulk.retriever.index
         secs = time.perf_counter() - t0
         result["bulk"] = {"articles": args.articles, "passages": len(index.passages),
                           "words": sum(len(t.split()) for t in texts[1:]), "index_s": round(secs, 1),

@@ -15,12 +15,12 @@ import time
 from pathlib import Path
 
 import config  # noqa: F401
-from config import load_settings
 from corpus.load import load_corpus
 from eval.common import EVAL_DIR, XQUAD_DIR, gold_passages, read_jsonl, write_result
-from retrieval.embed import get_embedder
+from retrieval.embed import load_embedder
 from retrieval.search import search
 from retrieval.store import open_index
+from service import settings_from
 
 CONFIGS = [("dense", 0.0), ("bm25", 0.0), ("rrf", 0.0), ("mix", 0.5), ("mix", 0.6), ("mix", 0.7),
            ("mix", 0.8), ("mix", 0.9)]
@@ -53,8 +53,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--skip-xquad", action="store_true")
     args = ap.parse_args()
-    settings = load_settings()
-    embedder = get_embedder(settings.embedder, settings.threads)
+    settings = settings_from()
+    embedder = load_embedder(settings.embedder, settings.threads)
     result: dict = {"embedder": embedder.name, "default": {"fusion": settings.fusion,
                                                           "dense_weight": settings.dense_weight}}
 

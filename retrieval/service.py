@@ -1,52 +1,32 @@
-"""What the CLI and the web app call: the corpus index for the current settings, loaded once per process."""
+"""A loaded corpus index with its embedder: what search, evidence lines and quote checks run on.
+
+One Retriever per state of the corpus: service.Vraagbaak builds a new one after documents are added or removed
+(reusing the embedder, which is the slow part to load), so nothing here is a process-wide cache.
+"""
 from __future__ import annotations
 
 import logging
-import threading
 from pathlib import Path
+
+import numpy as np
 
 from config import Settings
 from corpus.library import corpus_paths
 from corpus.load import load_corpus
+from corpus.model import Document
 from errors import UserError
-from retrieval.embed import Embedder, get_embedder
+from retrieval.embed import Embedder
+from retrieval.evidence import Evidence, SentenceVectors, select
 from retrieval.search import Hit, search
 from retrieval.store import Index, open_index
 
 log = logging.getLogger(__name__)
-MAX_QUERY_CHARS = 2000
+MAX_QUERY_CHARS = 2000  # questions, searches and quote-closest lookups alike (the page's boxes use it too)
 MAX_K = 50
-
-_lock = threading.Lock()
-_loaded: dict[tuple, tuple[Index, Embedder]] = {}
-
-
-def _key(settings: Settings) -> tuple:
-    return (str(Path(settings.corpus).resolve()), str(Path(settings.added_dir).resolve()), settings.embedder,
-            settings.max_passage_chars, str(Path(settings.cache_dir).resolve()))
-
-
-def get_index(settings: Settings, rebuild: bool = False, progress=None) -> tuple[Index, Embedder]:
-    """Load the corpus, then load or build its index. Cached per settings; thread-safe."""
-    key = _key(settings)
-    with _lock:
-        if key in _loaded and not rebuild:
-            return _loaded[key]
-        corpus = load_corpus(corpus_paths(settings), settings.max_passage_chars)
-        embedder = get_embedder(settings.embedder, settings.threads)
-        index = open_index(corpus, embedder, Path(settings.cache_dir), settings.max_passage_chars,
-                           rebuild=rebuild, progress=progress)
-        _loaded[key] = (index, embedder)
-        return index, embedder
-
-
-def forget(settings: Settings) -> None:
-    """Drop the cached index so the next call re-reads the corpus (after documents were added or removed)."""
-    with _lock:
-        _loaded.pop(_key(settings), None)
 
 
 def check_query(query: str | None) -> str:
+    """The query without control characters; UserError when it is empty or too long."""
     q = (query or "").strip()
     q = "".join(ch for ch in q if ch.isprintable() or ch in "\n\t")
     if not q:
@@ -57,11 +37,31 @@ def check_query(query: str | None) -> str:
     return q
 
 
-def run_search(settings: Settings, query: str, k: int | None = None) -> list[Hit]:
-    """Validated search over the settings' corpus."""
-    q = check_query(query)
-    k = settings.k if k is None else k
-    if not 1 <= k <= MAX_K:
-        raise UserError("bad_k", f"k={k} out of range 1..{MAX_K}", limit=MAX_K)
-    index, embedder = get_index(settings)
-    return search(index, embedder, q, k=k, fusion=settings.fusion, dense_weight=settings.dense_weight)
+class Retriever:
+    """The settings' corpus, indexed (loaded from disk, or built and stored on first use)."""
+
+    def __init__(self, settings: Settings, embedder: Embedder, rebuild: bool = False, progress=None):
+        self.settings, self.embedder = settings, embedder
+        corpus = load_corpus(corpus_paths(settings), settings.max_passage_chars)
+        self.index: Index = open_index(corpus, embedder, Path(settings.cache_dir), settings.max_passage_chars,
+                                       rebuild=rebuild, progress=progress)
+        self.vectors = SentenceVectors(embedder)
+
+    @property
+    def documents(self) -> dict[str, Document]:
+        return self.index.documents_by_id
+
+    def search(self, query: str, k: int | None = None, query_vec: np.ndarray | None = None) -> list[Hit]:
+        """The k best passages (validated input)."""
+        q = check_query(query)
+        k = self.settings.k if k is None else k
+        if not 1 <= k <= MAX_K:
+            raise UserError("bad_k", f"k={k} out of range 1..{MAX_K}", limit=MAX_K)
+        return search(self.index, self.embedder, q, k=k, fusion=self.settings.fusion,
+                      dense_weight=self.settings.dense_weight, query_vec=query_vec)
+
+    def evidence(self, question: str, k: int) -> tuple[list[Hit], list[Evidence]]:
+        """The k best passages and the numbered evidence lines drawn from them (the question embedded once)."""
+        vec = self.embedder.embed_query(question)
+        hits = self.search(question, k, query_vec=vec)
+        return hits, select(question, vec, hits, self.embedder, self.documents, vectors=self.vectors)

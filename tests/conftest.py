@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import config  # noqa: E402  (offline environment first)
-from config import load_settings  # noqa: E402
+from service import Vraagbaak, settings_from  # noqa: E402
 
 PYTHON = sys.executable
 
@@ -29,14 +29,23 @@ def cache_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def settings(cache_dir):
-    return load_settings({"cache_dir": str(cache_dir), "corpus": str(ROOT / "seeds")}, environ={})
+    return settings_from({"cache_dir": str(cache_dir), "corpus": str(ROOT / "seeds")}, environ={})
 
 
 @pytest.fixture(scope="session")
-def seed_index(settings):
-    from retrieval.service import get_index
+def vraagbaak(settings) -> Vraagbaak:
+    """The seed corpus, indexed once for the whole session (the model loads only when a test asks)."""
+    return Vraagbaak(settings)
 
-    return get_index(settings)
+
+@pytest.fixture(scope="session")
+def retriever(vraagbaak):
+    return vraagbaak.retriever
+
+
+@pytest.fixture(scope="session")
+def seed_index(retriever):
+    return retriever.index, retriever.embedder
 
 
 def run_app(*args: str, cache_dir: Path, env: dict | None = None, timeout: int = 300, cmd_prefix=()):

@@ -44,7 +44,10 @@ def test_batch_echoes_ids_and_reports_bad_rows(seed_index, cache_dir, tmp_path):
     (["search", "   "], "Typ eerst een vraag"),
     (["search", "x" * 5000], "te lang"),
     (["search", "vraag", "--corpus", "/bestaat/niet"], "bestaat niet"),
-    (["search", "vraag", "--k", "0"], "tussen 1 en"),
+    (["search", "vraag", "--k", "0"], "instelling k"),
+    (["search", "vraag", "--fusion", "mixx"], "een van: bm25, dense, mix, rrf"),
+    (["search", "vraag", "--dense-weight", "veel"], "een getal"),
+    (["ask", "vraag", "--llm-backend", "openai"], "het adres van de server"),
     (["search", "--batch", "/bestaat/niet.jsonl"], "batchbestand"),
 ])
 def test_bad_input_exit_code_2_without_traceback(seed_index, cache_dir, args, dutch):
@@ -66,12 +69,50 @@ def test_index_command(seed_index, cache_dir):
     assert "5 documenten" in out.stdout
 
 
-def test_settings_flags_work_before_and_after_the_subcommand():
-    from app import _settings, build_parser
+def _parsed(*argv: str):
+    from app import build_parser
+    from service import settings_from
 
-    before = _settings(build_parser().parse_args(["--corpus", "/x", "--port", "9000", "search", "q"]))
-    after = _settings(build_parser().parse_args(["search", "q", "--corpus", "/y", "--fusion", "rrf"]))
-    plain = _settings(build_parser().parse_args(["search", "q"]))
+    return settings_from(vars(build_parser().parse_args(list(argv))), environ={})
+
+
+def test_settings_flags_work_before_and_after_the_subcommand():
+    before = _parsed("--corpus", "/x", "--port", "9000", "search", "q")
+    after = _parsed("search", "q", "--corpus", "/y", "--fusion", "rrf")
+    plain = _parsed("search", "q")
     assert (before.corpus, before.port) == ("/x", 9000)
     assert (after.corpus, after.fusion) == ("/y", "rrf")
     assert plain.fusion == "mix" and plain.corpus.endswith("seeds")
+
+
+def test_every_setting_has_its_flag_and_its_variable():
+    import dataclasses
+
+    from config import Settings
+    from service import settings_from
+
+    special = {"fusion": "rrf", "llm_backend": "transformers", "embedder": "st:/een/map", "dense_weight": "0.5",
+               "llm_url": "http://127.0.0.1:1/v1"}
+    for f in dataclasses.fields(Settings):
+        value = special.get(f.name) or {"int": str(max(7, f.metadata["min"] or 0) + 1), "bool": "true"}.get(f.type, "x")
+        flag = ["--" + f.name.replace("_", "-")] + ([] if f.type == "bool" else [value])
+        from_flag = getattr(_parsed(*flag, "search", "q"), f.name)
+        from_env = getattr(settings_from(environ={f"VRAAGBAAK_{f.name.upper()}": value}), f.name)
+        assert from_flag == from_env != getattr(Settings(), f.name), f.name
+
+
+def test_a_wrong_environment_variable_names_the_setting(cache_dir):
+    out = run_app("search", "vraag", cache_dir=cache_dir, env={"VRAAGBAAK_FUSION": "mixx"})
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert "fusion" in out.stderr and "een van: bm25, dense, mix, rrf" in out.stderr
+    assert "setting fusion='mixx' is not valid" in out.stderr  # the English line for the logs
+
+
+def test_a_failing_batch_row_is_not_reported_as_bad_json(cache_dir, tmp_path):
+    """A row that fails for another reason than its JSON gets its own error; the other rows go on."""
+    path = tmp_path / "rows.jsonl"
+    path.write_text('{"id": 1, "query": "Wie is Monique Kremer?"}\n{"id": 2, "query": ["geen", "tekst"]}\n',
+                    encoding="utf-8")
+    out = run_app("search", "--batch", str(path), cache_dir=cache_dir)
+    first, second = (json.loads(line) for line in out.stdout.splitlines())
+    assert first["passages"] and "geen geldig JSON" not in second["error"]

@@ -121,7 +121,8 @@ def test_jsonl_corpus(tmp_path):
     (lambda p: p / "bestaat-niet", "corpus_missing"),
     (lambda p: (p / "leeg").mkdir() or p / "leeg", "corpus_empty"),
     (lambda p: (p / "x.jsonl").write_text("{niet json") and p / "x.jsonl", "bad_jsonl"),
-    (lambda p: (p / "x.pdf").write_bytes(b"%PDF") and p / "x.pdf", "corpus_kind"),
+    (lambda p: (p / "x.png").write_bytes(b"\x89PNG") and p / "x.png", "corpus_kind"),
+    (lambda p: (p / "x.pdf").write_bytes(b"%PDF") and p / "x.pdf", "bad_pdf"),  # a registered type, unreadable
 ])
 def test_bad_corpus_gives_a_user_error(tmp_path, make, key):
     with pytest.raises(UserError) as err:

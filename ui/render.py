@@ -18,7 +18,8 @@ def _e(text: str) -> str:
     return html.escape(text, quote=True)
 
 
-def _ui(key: str, **kw) -> str:
+def ui_text(key: str, **kw) -> str:
+    """A Dutch text of the page (prompts/messages.toml, section [ui])."""
     return message(f"ui.{key}", **kw)
 
 
@@ -75,8 +76,8 @@ def sources_html(sources: list[Source], cited: set[int] | None = None,
                  documents: dict[str, Document] | None = None, open_all: bool = False) -> str:
     """Numbered sources; the sentences the model was shown are highlighted, cited ones are marked."""
     if not sources:
-        return f"<p class='vb-muted'>{_e(_ui('sources_empty'))}</p>"
-    parts = [f"<h3>{_e(_ui('sources_heading'))}</h3>"]
+        return f"<p class='vb-muted'>{_e(ui_text('sources_empty'))}</p>"
+    parts = [f"<h3>{_e(ui_text('sources_heading'))}</h3>"]
     for s in sources:
         p: Passage = s.passage
         spans = [(x.start - p.start, x.end - p.start) for x in s.sentences]
@@ -85,10 +86,10 @@ def sources_html(sources: list[Source], cited: set[int] | None = None,
         parts.append(
             f"<details class='vb-source{' vb-cited' if is_cited else ''}' id='bron-{s.n}'"
             f"{' open' if open_all or is_cited else ''}>"
-            f"<summary><b>[{s.n}]</b> {_e(p.title)}{_byline(doc)} · {_e(_ui('paragraph'))} {p.paragraph}</summary>"
+            f"<summary><b>[{s.n}]</b> {_e(p.title)}{_byline(doc)} · {_e(ui_text('paragraph'))} {p.paragraph}</summary>"
             f"<div class='vb-passage' data-doc='{_e(p.doc)}' data-paragraph='{p.paragraph}'>"
             f"{_highlight(p.text, spans)}</div>"
-            f"<div class='vb-meta'>{_e(p.doc)} · {_e(_ui('chars'))} {p.start}–{p.end}</div></details>")
+            f"<div class='vb-meta'>{_e(p.doc)} · {_e(ui_text('chars'))} {p.start}–{p.end}</div></details>")
     return "\n".join(parts)
 
 
@@ -109,12 +110,12 @@ def quote_html(result: QuoteResult) -> str:
     parts = [f"<div class='vb-verdict vb-{verdict}' data-verdict='{verdict}' title='{_e(label)}'>"
              f"<b>{_e(message(f'verdicts.{verdict}'))}</b></div>"]
     if verdict == "absent" and result.matches:
-        parts.append(f"<p>{_e(_ui('quote_closest'))}</p>")
+        parts.append(f"<p>{_e(ui_text('quote_closest'))}</p>")
     for m in result.matches:
         d = m.to_dict()
-        where = (f"{_e(d['title'])}{_byline(m.doc)} · {_e(d['doc'])} · {_e(_ui('paragraph'))} {d['paragraph']}"
-                 f"{'–' + str(d['paragraph_end']) if 'paragraph_end' in d else ''} · {_e(_ui('chars'))} "
-                 f"{d['start']}–{d['end']} · {_e(_ui('similarity'))} {d['similarity']:.0%}")
+        where = (f"{_e(d['title'])}{_byline(m.doc)} · {_e(d['doc'])} · {_e(ui_text('paragraph'))} {d['paragraph']}"
+                 f"{'–' + str(d['paragraph_end']) if 'paragraph_end' in d else ''} · {_e(ui_text('chars'))} "
+                 f"{d['start']}–{d['end']} · {_e(ui_text('similarity'))} {d['similarity']:.0%}")
         body = _diff_html(m.text, m.start, m.differences) if verdict == "altered" else _e(m.text)
         diffs = ""
         if verdict == "altered" and m.differences:
@@ -126,7 +127,7 @@ def quote_html(result: QuoteResult) -> str:
                     items.append(f"<li>toegevoegd in het citaat: <del>{_e(x['quote'])}</del></li>")
                 else:
                     items.append(f"<li>weggelaten uit de bron: <ins>{_e(x['source'])}</ins></li>")
-            diffs = f"<div class='vb-diffs'><b>{_e(_ui('quote_differences'))}</b><ul>{''.join(items)}</ul></div>"
+            diffs = f"<div class='vb-diffs'><b>{_e(ui_text('quote_differences'))}</b><ul>{''.join(items)}</ul></div>"
         parts.append(f"<div class='vb-match'><div class='vb-where'>{where}</div>"
                      f"<blockquote class='vb-original'>{body}</blockquote>{diffs}</div>")
     return "\n".join(parts)
@@ -136,7 +137,7 @@ def documents_rows(documents: list[Document], passages: list[Passage]) -> list[l
     counts: dict[str, int] = {}
     for p in passages:
         counts[p.doc] = counts.get(p.doc, 0) + 1
-    unknown = _ui("unknown")
+    unknown = ui_text("unknown")
     return [[d.title, d.author or unknown, d.date or unknown, d.id, counts.get(d.id, 0)] for d in documents]
 
 

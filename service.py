@@ -1,0 +1,165 @@
+"""Everything the CLI and the web page use, in one object: what is loaded, and every action on it.
+
+`Vraagbaak(settings)` holds the embedder, the Retriever (index of the current corpus), its QuoteChecker, the
+language model and its loading state. Nothing else in the code keeps loaded state: after documents are
+added or removed, `reload()` replaces the Retriever and its quote index in one step. Thread-safe: the page
+calls it from several request threads at once.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from pathlib import Path
+from typing import Iterator
+
+from answer import pipeline
+from answer.backends import BACKENDS, load_llm
+from answer.followup import Turn
+from answer.llm import LLM
+from config import Settings, load_settings
+from corpus import library
+from corpus.extract import READERS
+from corpus.model import Document
+from retrieval.embed import EMBEDDERS, Embedder, load_embedder
+from retrieval.search import FUSIONS, Hit
+from retrieval.service import Retriever
+from verify.quotes import QuoteResult
+from verify.service import QuoteChecker
+
+log = logging.getLogger(__name__)
+
+# What each registry knows: the names settings may use (and the CLI offers).
+CHOICES = {"fusion": sorted(FUSIONS), "embedder": sorted(EMBEDDERS), "llm_backend": sorted(BACKENDS)}
+FILE_TYPES = sorted(READERS)  # what documents can be added as (.txt .md .html .htm .pdf .docx)
+
+
+def settings_from(overrides: dict | None = None, environ: dict | None = None) -> Settings:
+    """Settings checked against the registries (a wrong name is a SettingsError naming the allowed ones)."""
+    return load_settings(overrides, environ, choices=CHOICES)
+
+
+class Vraagbaak:
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self._lock = threading.RLock()
+        self._embedder: Embedder | None = None
+        self._retriever: Retriever | None = None
+        self._quotes: QuoteChecker | None = None
+        self._llm: LLM | None = None
+        self.model_state = "idle"  # idle -> loading -> ready | error
+        self.model_error: str | None = None
+        self._model_lock = threading.Lock()
+        self._feedback_lock = threading.Lock()
+
+    # ---- the corpus ------------------------------------------------------------------------------------
+
+    @property
+    def embedder(self) -> Embedder:
+        with self._lock:
+            if self._embedder is None:
+                self._embedder = load_embedder(self.settings.embedder, self.settings.threads)
+            return self._embedder
+
+    @property
+    def retriever(self) -> Retriever:
+        with self._lock:
+            if self._retriever is None:
+                self._retriever = Retriever(self.settings, self.embedder)
+                self._quotes = QuoteChecker(self._retriever)
+            return self._retriever
+
+    def rebuild(self, progress=None) -> Retriever:
+        """Build the index afresh even if a sound one is stored (`app.py index --rebuild`)."""
+        with self._lock:
+            self._retriever = Retriever(self.settings, self.embedder, rebuild=True, progress=progress)
+            self._quotes = QuoteChecker(self._retriever)
+            return self._retriever
+
+    def reload(self) -> None:
+        """The corpus changed: the next use reads it again (only new passages are embedded)."""
+        with self._lock:
+            self._retriever = self._quotes = None
+
+    def documents(self) -> list[Document]:
+        return self.retriever.index.documents
+
+    def add(self, name: str, data: bytes) -> library.Added:
+        added = library.add_file(self.settings, name, data)
+        self.reload()
+        return added
+
+    def remove(self, doc_id: str) -> Path:
+        path = library.remove(self.settings, doc_id)
+        self.reload()
+        return path
+
+    def removable(self) -> list[str]:
+        return library.removable(self.settings)
+
+    # ---- search and quotes ---------------------------------------------------------------------------
+
+    def search(self, query: str, k: int | None = None) -> list[Hit]:
+        return self.retriever.search(query, k)
+
+    @property
+    def quotes(self) -> QuoteChecker:
+        with self._lock:
+            self.retriever  # loads the index and its checker together
+            assert self._quotes is not None
+            return self._quotes
+
+    def quote(self, text: str) -> QuoteResult:
+        return self.quotes.check(text)
+
+    # ---- the language model --------------------------------------------------------------------------
+
+    def llm(self) -> LLM:
+        """The model, loaded (and its prompt prefixes read) on first use."""
+        with self._model_lock:  # not the corpus lock: search and quotes go on while the model loads
+            if self._llm is None:
+                self.model_state = "loading"
+                try:
+                    llm = load_llm(self.settings)
+                    llm.warm(pipeline.warm_prompts())
+                except Exception as exc:
+                    self.model_state, self.model_error = "error", str(exc)
+                    raise
+                self._llm, self.model_state = llm, "ready"
+            return self._llm
+
+    def start_model_loading(self) -> None:
+        """Load the model in the background, so that search and quotes work at once."""
+        if self.model_state != "idle":
+            return
+        self.model_state = "loading"
+
+        def run() -> None:
+            try:
+                self.llm()
+                pipeline.pre_embed(self.retriever)
+            except Exception:
+                log.exception("language model failed to load")
+
+        threading.Thread(target=run, daemon=True, name="model-loader").start()
+
+    def ask_stream(self, question: str, history: list[Turn] | None = None,
+                   measure_gate: bool = False) -> Iterator[pipeline.Event]:
+        return pipeline.ask_stream(self.retriever, self.llm, question, history, self.settings.max_tokens,
+                                   measure_gate)
+
+    def ask(self, question: str, history: list[Turn] | None = None, measure_gate: bool = False) -> pipeline.AskResult:
+        return pipeline.ask(self.retriever, self.llm, question, history, self.settings.max_tokens, measure_gate)
+
+    # ---- feedback ------------------------------------------------------------------------------------
+
+    def save_feedback(self, record: dict) -> Path:
+        """Append one feedback record to <feedback_dir>/feedback.jsonl (one line, one write)."""
+        folder = Path(self.settings.feedback_dir)
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / "feedback.jsonl"
+        line = json.dumps({"time": time.strftime("%Y-%m-%dT%H:%M:%S"), **record}, ensure_ascii=False) + "\n"
+        with self._feedback_lock, open(path, "a", encoding="utf-8") as fh:
+            fh.write(line)
+        return path
