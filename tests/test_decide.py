@@ -94,6 +94,13 @@ def test_an_amount_question_needs_an_amount_in_the_answer_and_its_evidence():
     assert decide("Hoe oud is Monique Kremer?", lines, [1], "Zij is hoogleraar.").kind == "refuse"
 
 
+def test_an_amount_answer_without_the_amount_falls_back_to_the_line_that_has_it():
+    lines = [line(1, "Vrijwilligers zijn belangrijk in het sociaal domein."),
+             line(2, "Het werk wordt uitgevoerd door 53.200 sociaal werkers en 117.000 vrijwilligers.")]
+    d = decide("Hoeveel vrijwilligers zijn er?", lines, [1, 2], "Er zijn veel vrijwilligers.")
+    assert d.kind == "quote" and [e.id for e in d.evidence] == [2] and "holds none" in d.notes[-1]
+
+
 def test_a_leading_yes_or_no_is_left_out():
     lines = [line(1, CHINA)]
     d = decide("Wordt het sociaal werk in China erkend?", lines, [1], "Nee, het wordt nog niet erkend.")
@@ -177,11 +184,11 @@ def test_bylines_reach_the_model(seed_index):
 Q = "Hoeveel sociaal werkers zijn er in Nederland?"
 
 
-def test_a_checked_answer_comes_with_its_evidence_and_streams_in_order(settings, seed_index):
+def test_a_checked_answer_comes_with_its_evidence_and_streams_in_order(retriever, seed_index):
     lines = lines_for(seed_index, Q)
     n = next(e.id for e in lines if "53.200" in e.text)
     fake = FakeLLM(f" {n}\nAntwoord: Er zijn 53.200 sociaal werkers in Nederland.")
-    events = list(ask_stream(settings, Q, llm=fake.llm))
+    events = list(ask_stream(retriever, fake.llm, Q))
     kinds = [k for k, _ in events]
     assert kinds[0] == "sources" and "chosen" in kinds and kinds[-1] == "done"
     assert kinds.index("chosen") < kinds.index("token")
@@ -195,46 +202,46 @@ def test_a_checked_answer_comes_with_its_evidence_and_streams_in_order(settings,
     assert f"[{n}] " in call["messages"][-1]["content"]
 
 
-def test_an_unsupported_claim_is_replaced_by_its_evidence(settings, seed_index):
+def test_an_unsupported_claim_is_replaced_by_its_evidence(retriever, seed_index):
     n = next(e.id for e in lines_for(seed_index, Q) if "53.200" in e.text)
-    result = ask(settings, Q, llm=FakeLLM(f" {n}\nAntwoord: Er zijn 60.000 sociaal werkers.").llm)
+    result = ask(retriever, FakeLLM(f" {n}\nAntwoord: Er zijn 60.000 sociaal werkers.").llm, Q)
     assert result.kind == "quote" and "60.000" not in result.answer and "53.200" in result.answer
 
 
-def test_the_model_choosing_nothing_is_a_refusal(settings):
-    result = ask(settings, Q, llm=FakeLLM(" geen").llm)
+def test_the_model_choosing_nothing_is_a_refusal(retriever):
+    result = ask(retriever, FakeLLM(" geen").llm, Q)
     assert result.kind == "refused" and result.answer == "Dat staat niet in de bronnen." and not result.citations()
 
 
-def test_the_models_doubt_is_weighed(settings, seed_index):
+def test_the_models_doubt_is_weighed(retriever, seed_index):
     n = next(e.id for e in lines_for(seed_index, Q) if "53.200" in e.text)
     reply = f" {n}\nAntwoord: Er zijn 53.200 sociaal werkers in Nederland."
-    sure = ask(settings, Q, llm=FakeLLM(reply, step_probs=[{" ": 0.99, " geen": 0.01}, {str(n): 0.9}]).llm)
+    sure = ask(retriever, FakeLLM(reply, step_probs=[{" ": 0.99, " geen": 0.01}, {str(n): 0.9}]).llm, Q)
     assert sure.kind == "answer" and sure.signals["p_none"] == 0.01 and sure.signals["p_lines"] == {n: 0.9}
-    doubtful = ask(settings, Q, llm=FakeLLM(reply, step_probs=[{" ": 0.05, " geen": 0.95}, {str(n): 0.3}]).llm)
+    doubtful = ask(retriever, FakeLLM(reply, step_probs=[{" ": 0.05, " geen": 0.95}, {str(n): 0.3}]).llm, Q)
     assert doubtful.signals["doubt"] > sure.signals["doubt"]
 
 
-def test_the_gate_refuses_before_the_model_runs(settings):
+def test_the_gate_refuses_before_the_model_runs(retriever):
     fake = FakeLLM(" 1\nAntwoord: Canberra.")
-    result = ask(settings, "Wat is de hoofdstad van Australië?", llm=fake.llm)
+    result = ask(retriever, fake.llm, "Wat is de hoofdstad van Australië?")
     assert result.refused and not fake.calls and "before generation" in result.notes[0]
 
 
-def test_a_follow_up_is_asked_as_the_rewritten_question(settings, seed_index):
+def test_a_follow_up_is_asked_as_the_rewritten_question(retriever, seed_index):
     fake = FakeLLM("Hoeveel vrijwilligers zijn er in Nederland?", " geen")
-    result = ask(settings, "En hoeveel vrijwilligers?", history=[Turn(Q, "53.200 [1].")], llm=fake.llm)
+    result = ask(retriever, fake.llm, "En hoeveel vrijwilligers?", [Turn(Q, "53.200 [1].")])
     assert result.standalone == "Hoeveel vrijwilligers zijn er in Nederland?"
     assert "Laatste vraag: En hoeveel vrijwilligers?" in fake.calls[0]["messages"][-1]["content"]
     assert "Vraag: Hoeveel vrijwilligers zijn er in Nederland?" in fake.calls[1]["messages"][-1]["content"]
     assert result.to_dict()["standalone_question"] == result.standalone
 
 
-def test_the_chat_bubble_links_only_its_own_citations(settings, seed_index):
+def test_the_chat_bubble_links_only_its_own_citations(retriever, seed_index):
     from ui.render import answer_markdown
 
     n = next(e.id for e in lines_for(seed_index, Q) if "53.200" in e.text)
-    result = ask(settings, Q, llm=FakeLLM(f" {n}\nAntwoord: Er zijn 53.200 sociaal werkers in Nederland.").llm)
+    result = ask(retriever, FakeLLM(f" {n}\nAntwoord: Er zijn 53.200 sociaal werkers in Nederland.").llm, Q)
     source = result.evidence[0].source + 1
     md = answer_markdown(result)
     assert md.startswith(f"Er zijn 53.200 sociaal werkers in Nederland\u00a0[[{source}]](#bron-{source}).")

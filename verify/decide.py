@@ -6,7 +6,9 @@ ten. Code decides:
 1. Refuse when the model chose no line, or when the doubt is high: the model's own probability of "geen",
    its confidence in the line it named first, and how well the lines match the question, weighed by a
    logistic model fitted on the tuning half (`python -m eval.fit`).
-2. Refuse an amount or date question ("Hoeveel ...?", "Wanneer ...?") whose answer holds none.
+2. An amount or date question ("Hoeveel ...?", "Wanneer ...?") whose answer holds none gets the chosen lines
+   that hold one and share a word with the question, as a quotation (the model often writes "veel" where its
+   line says "117.000"); refused when no chosen line does.
 3. The claim passes verify.claims against one, two or three of the lines (supported, same polarity,
    Dutch, says something): answer = the claim, cited, with those lines verbatim as its evidence, and the
    other lines the model chose.
@@ -22,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from retrieval.evidence import Evidence
+from retrieval.text import content_stems
 from verify.claims import asks_quantity, check_claim, has_quantity, strip_yes_no
 
 # Doubt: logistic weights over (1, log p_none, log p_first, best line score, top line score), fitted by eval/fit.py
@@ -99,7 +102,12 @@ def decide(question: str, lines: list[Evidence], chosen: list[int], claim: str, 
     if had_yes_no:
         notes.append("a leading yes/no was left out: code cannot check it")
     if asks_quantity(question) and not has_quantity(text):
-        return Decision("refuse", notes=[*notes, "the answer to an amount or date question holds none"], doubt=d)
+        notes.append("the answer to an amount or date question holds none")
+        asked = set(content_stems(question))
+        if counted := [e for e in picked if has_quantity(e.text) and asked & set(content_stems(e.text))]:
+            return Decision("quote", evidence=sorted(counted[:MAX_EVIDENCE], key=lambda e: e.id), notes=notes,
+                            doubt=d)
+        return Decision("refuse", notes=notes, doubt=d)
     first = [line] + [e for e in picked if e is not line]
     if support := supporting(question, text, lines, first):
         # The lines the model chose beside them are shown too: its sentence often copies one line while the
