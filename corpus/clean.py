@@ -10,10 +10,12 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from corpus.split import looks_like_heading
 from prompts import word_pattern, words
 
 _CALL_MAX_CHARS = 90
 _FURNITURE_MAX_CHARS = 300
+TITLE_MAX = 150  # a title may be longer than a section heading
 
 # The phrases page widgets use (prompts/language.toml, [furniture]): whole lines, phrases anywhere in a line,
 # and calls to action (dropped only when the line is short enough to be a button or a teaser link).
@@ -171,10 +173,6 @@ def _last_text_index(lines: list[str]) -> int | None:
     return None
 
 
-def _looks_like_heading(line: str) -> bool:
-    return 0 < len(line) <= 150 and not re.search(r"[.!?;,]$", line.strip())
-
-
 def _pick_title(lines: list[str], byline_idx: int | None) -> str:
     """The heading right above an early byline (skipping one subtitle), else the first heading, else line one."""
     text_idx = [j for j, line in enumerate(lines) if line]
@@ -185,10 +183,10 @@ def _pick_title(lines: list[str], byline_idx: int | None) -> str:
         early = len([j for j in text_idx if j < byline_idx]) <= 5
         if early:
             for j in reversed(before):
-                if _looks_like_heading(lines[j]):
+                if looks_like_heading(lines[j], TITLE_MAX):
                     return _strip_quotes(lines[j])
     for j in text_idx[:3]:
-        if _looks_like_heading(lines[j]):
+        if looks_like_heading(lines[j], TITLE_MAX):
             return _strip_quotes(lines[j])
     first = lines[text_idx[0]]
     return _strip_quotes(first[:120])

@@ -20,7 +20,7 @@ from rapidfuzz.distance import Indel
 
 from corpus.model import Document, Passage
 from errors import UserError
-from retrieval.text import STOPWORDS
+from retrieval.text import STOPWORDS, strip_accents
 
 MIN_WORDS = 2
 MAX_CHARS = 5000
@@ -35,14 +35,9 @@ _WORD_RE = re.compile(r"\w+", re.UNICODE)
 _ELLIPSIS_RE = re.compile(r"\s*(?:\[\s*(?:\.\.\.|…)\s*\]|\(\s*(?:\.\.\.|…)\s*\)|\.\.\.+|…)\s*")
 
 
-def _norm_word(word: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", word)
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
-
-
 def tokenize(text: str) -> list[tuple[str, int, int]]:
     """(normalised word, start, end) for every word of `text`, offsets into `text`."""
-    return [(_norm_word(m.group()), m.start(), m.end()) for m in _WORD_RE.finditer(text)]
+    return [(strip_accents(m.group()).casefold(), m.start(), m.end()) for m in _WORD_RE.finditer(text)]
 
 
 @dataclass

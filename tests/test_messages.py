@@ -1,0 +1,29 @@
+"""Every Dutch message in prompts/messages.toml is used by the code, and every key the code asks for exists."""
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGES = ("corpus", "retrieval", "verify", "answer", "ui", "eval")
+
+
+def _sources() -> str:
+    files = [ROOT / "app.py", ROOT / "service.py", ROOT / "config.py", ROOT / "errors.py"]
+    files += [p for pkg in PACKAGES for p in (ROOT / pkg).rglob("*.py")]
+    return "\n".join(p.read_text(encoding="utf-8") for p in files if p.exists())
+
+
+def _keys() -> list[tuple[str, str]]:
+    data = tomllib.loads((ROOT / "prompts" / "messages.toml").read_text(encoding="utf-8"))
+    return [(section, key) for section, table in data.items() for key in table]
+
+
+def test_no_message_goes_unused():
+    code = _sources()
+    # message(f"verdict_short.{verdict}") uses the whole section; message(f"ui.{key}") forwards a quoted key
+    dynamic = set(re.findall(r"""f["']([a-z_]+)\.\{(?!key\})""", code))
+    unused = [f"{s}.{k}" for s, k in _keys()
+              if s not in dynamic and f'"{k}"' not in code and f'"{s}.{k}"' not in code and f"'{k}'" not in code]
+    assert unused == []
