@@ -4,6 +4,7 @@
     python app.py search "vraag"       hybrid search (--k, --json, --batch FILE)
     python app.py quote "citaat"       check a quotation against the whole corpus
     python app.py ask "vraag"          answer with a local model, citations verified
+    python app.py check-text FILE      check every quotation in a text (.txt .md .docx .pdf .html, - for stdin)
     python app.py index [--rebuild]    build or verify the index
 
 Every subcommand is a thin layer over functions the web app uses too.
@@ -61,6 +62,11 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("quote", help="check a quotation against the whole corpus")
     _common(s)
     _io(s, "quote", "the quotation to check")
+
+    s = sub.add_parser("check-text", help="check every quotation in a whole text against the corpus")
+    _common(s)
+    s.add_argument("file", metavar="FILE", help=f"the text ({' '.join(FILE_TYPES)}), or - for standard input")
+    s.add_argument("--json", action="store_true", help="print one JSON object")
 
     s = sub.add_parser("ask", help="answer a question with the local model; citations verified")
     _common(s)
@@ -145,17 +151,20 @@ def cmd_search(app: Vraagbaak, args: argparse.Namespace) -> int:
 
 
 def _print_quote(result: dict) -> None:
-
     print(message(f"verdicts.{result['verdict']}"))
-    if result["verdict"] == "absent" and result["matches"]:
+    _print_matches(result["verdict"], result["matches"])
+
+
+def _print_matches(verdict: str, matches: list[dict]) -> None:
+    if verdict == "absent" and matches:
         print(message("quote_cli.closest"))
-    for m in result["matches"]:
+    for m in matches:
         byline = "".join(f", {x}" for x in (m.get("author"), m.get("date")) if x)
         print()
         print(message("quote_cli.source", title=m["title"], byline=byline, doc=m["doc"], paragraph=m["paragraph"],
                       start=m["start"], end=m["end"], similarity=m["similarity"]))
         print(f"  {message('quote_cli.original')}: “{m['text']}”")
-        if m["differences"] and result["verdict"] == "altered":
+        if m["differences"] and verdict == "altered":
             print(f"  {message('quote_cli.differences')}:")
             for d in m["differences"]:
                 print("   - " + message(f"quote_cli.{d['type']}", quote=d["quote"], source=d["source"]))
@@ -169,6 +178,28 @@ def cmd_quote(app: Vraagbaak, args: argparse.Namespace) -> int:
         print(json.dumps(result, ensure_ascii=False, indent=1))
     else:
         _print_quote(result)
+    return 0
+
+
+def cmd_check_text(app: Vraagbaak, args: argparse.Namespace) -> int:
+    if args.file == "-":
+        result = app.check_text(sys.stdin.read(), "stdin")
+    else:
+        path = Path(args.file)
+        if not path.is_file():
+            raise UserError("file_missing", f"no such file: {path}", path=str(path))
+        result = app.check_file(path.name, path.read_bytes())
+    data = result.to_dict()
+    if args.json:
+        print(json.dumps(data, ensure_ascii=False, indent=1))
+        return 0
+    print(message("check_cli.summary", source=data["source"], n=len(data["quotations"]), **data["summary"]))
+    for n, q in enumerate(data["quotations"], start=1):
+        line = result.text.count("\n", 0, q["start"]) + 1
+        print()
+        print(message("check_cli.quotation", n=n, line=line, text=textwrap.shorten(q["text"], 120, placeholder=" …"),
+                      verdict=message(f"verdict_short.{q['verdict']}")))
+        _print_matches(q["verdict"], q["matches"][:1])
     return 0
 
 
@@ -258,7 +289,7 @@ def cmd_serve(app: Vraagbaak, args: argparse.Namespace) -> int:
 
 
 COMMANDS: dict[str, Callable[[Vraagbaak, argparse.Namespace], int]] = {
-    "search": cmd_search, "quote": cmd_quote, "ask": cmd_ask, "add": cmd_add, "remove": cmd_remove,
+    "search": cmd_search, "quote": cmd_quote, "check-text": cmd_check_text, "ask": cmd_ask, "add": cmd_add, "remove": cmd_remove,
     "index": cmd_index, "serve": cmd_serve,
 }
 

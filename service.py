@@ -20,13 +20,14 @@ from answer.followup import Turn
 from answer.llm import LLM
 from config import Settings, load_settings
 from corpus import library
-from corpus.extract import READERS
+from corpus.extract import READERS, extract
 from corpus.model import Document
 from retrieval.embed import EMBEDDERS, Embedder, load_embedder
 from retrieval.search import FUSIONS, Hit
 from retrieval.service import Retriever
 from verify.quotes import QuoteResult
 from verify.service import QuoteChecker
+from verify.text_check import TextCheck, check_text
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +113,14 @@ class Vraagbaak:
 
     def quote(self, text: str) -> QuoteResult:
         return self.quotes.check(text)
+
+    def check_text(self, text: str, source: str = "tekst") -> TextCheck:
+        """Every quotation in a whole text, checked."""
+        return check_text(self.quotes, text, source)
+
+    def check_file(self, name: str, data: bytes) -> TextCheck:
+        """Every quotation in a file (any type the corpus reads: .txt, .md, .docx, .pdf, .html)."""
+        return check_text(self.quotes, extract(name, data), name)
 
     # ---- the language model --------------------------------------------------------------------------
 

@@ -91,8 +91,9 @@ def _normalise_line(line: str) -> str:
     if not line.strip():
         return ""
     stripped = line.strip()
-    # Markdown headings: keep the words, drop the markup.
+    # Markdown headings and block quotations (the readers mark HTML and .docx ones so too): keep the words.
     stripped = re.sub(r"^#{1,6}\s+", "", stripped)
+    stripped = re.sub(r"^>\s?", "", stripped)
     return stripped
 
 

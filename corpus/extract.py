@@ -48,7 +48,8 @@ def _html(data: bytes, name: str) -> str:
             continue
         text = " ".join(el.get_text(" ", strip=True).split())
         if text:
-            blocks.append(("• " + text) if el.name == "li" else text)
+            quoted = el.name == "blockquote" or el.find_parent("blockquote") is not None
+            blocks.append(("• " + text) if el.name == "li" else ("> " + text) if quoted else text)
     if not blocks:
         blocks = [line.strip() for line in body.get_text("\n").splitlines() if line.strip()]
     h1 = body.find("h1")
@@ -79,7 +80,22 @@ def _docx(data: bytes, name: str) -> str:
         document = docx.Document(io.BytesIO(data))
     except Exception as exc:  # python-docx raises several kinds for a broken file
         raise UserError("bad_docx", f"{name}: unreadable .docx ({exc})", name=name) from exc
-    return "\n\n".join(p.text.strip() for p in document.paragraphs if p.text.strip())
+    return "\n\n".join(("> " if _is_block_quote(p) else "") + p.text.strip()
+                       for p in document.paragraphs if p.text.strip())
+
+
+def _is_block_quote(paragraph) -> bool:
+    """A .docx paragraph set off as a quotation: a quote style, an indent, or italic throughout."""
+    style = (paragraph.style.name if paragraph.style is not None else "").lower()
+    if "list" in style:
+        return False
+    if "quote" in style or "citaat" in style:
+        return True
+    indent = paragraph.paragraph_format.left_indent
+    if indent is not None and indent > 0:
+        return True
+    runs = [r for r in paragraph.runs if r.text.strip()]
+    return bool(runs) and all(r.italic or (r.style is not None and r.style.font.italic) for r in runs)
 
 
 def _text(data: bytes, name: str) -> str:

@@ -148,6 +148,23 @@ def test_quote_check_highlights_the_changed_word(page):
     page.screenshot(path=str(SHOTS / "quote.png"), full_page=True)
 
 
+def test_text_check_marks_every_quotation_and_opens_its_source(page):
+    page.get_by_role("tab", name="Tekst controleren").click()
+    text = ("Kremer schrijft: „Totale inclusie is een illusie.” Ook schrijft ze: “Totale inclusie is een utopie.” "
+            "En ’t is zo’n gedoe, zei ze: 'De gemeente betaalt alle sociaal werkers voortaan dubbel.'")
+    page.fill("#check-text-input textarea", text)
+    page.click("#check-text-button")
+    page.wait_for_selector("#check-text-result a.vb-q", timeout=60_000)
+    marks = page.locator("#check-text-result a.vb-q")
+    assert [marks.nth(i).get_attribute("data-verdict") for i in range(marks.count())] == ["exact", "altered", "absent"]
+    assert "3 citaten gevonden" in page.locator("#check-text-result .vb-summary").inner_text()
+    marks.nth(1).click()
+    item = page.locator("#vb-q2")
+    assert item.evaluate("d => d.open") and "illusie" in " ".join(item.locator("ins").all_inner_texts())
+    assert "Monique Kremer" in page.locator("#vb-q1").inner_text()
+    page.screenshot(path=str(SHOTS / "check-text.png"), full_page=True)
+
+
 def test_sources_page_opens_a_document_with_paragraph_numbers(page):
     page.get_by_role("tab", name="Bronnen").click()
     page.wait_for_selector("#documents", timeout=10_000)
@@ -174,6 +191,8 @@ def test_named_api_endpoints(server):
     assert len(found["passages"]) == 2
     verdict = client.predict("Totale inclusie is een illusie", api_name="/quote")
     assert verdict["verdict"] == "exact"
+    checked = client.predict("Zij zei: „Totale inclusie is een illusie.”", api_name="/check_text")
+    assert checked["summary"]["exact"] == 1 and checked["quotations"][0]["start"] == 10
     answer = client.predict("Wat is de hoofdstad van Australië?", api_name="/ask")
     assert answer["refused"] is True and answer["answer"] == "Dat staat niet in de bronnen."
     # A follow-up through the API, with the conversation as the chat would keep it.

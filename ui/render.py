@@ -11,7 +11,8 @@ import re
 from answer.pipeline import AskResult, Source
 from corpus.model import Document, Passage
 from prompts import message
-from verify.quotes import QuoteResult
+from verify.quotes import Match, QuoteResult
+from verify.text_check import TextCheck
 
 
 def _e(text: str) -> str:
@@ -111,27 +112,65 @@ def quote_html(result: QuoteResult) -> str:
              f"<b>{_e(message(f'verdicts.{verdict}'))}</b></div>"]
     if verdict == "absent" and result.matches:
         parts.append(f"<p>{_e(ui_text('quote_closest'))}</p>")
-    for m in result.matches:
-        d = m.to_dict()
-        where = (f"{_e(d['title'])}{_byline(m.doc)} · {_e(d['doc'])} · {_e(ui_text('paragraph'))} {d['paragraph']}"
-                 f"{'–' + str(d['paragraph_end']) if 'paragraph_end' in d else ''} · {_e(ui_text('chars'))} "
-                 f"{d['start']}–{d['end']} · {_e(ui_text('similarity'))} {d['similarity']:.0%}")
-        body = _diff_html(m.text, m.start, m.differences) if verdict == "altered" else _e(m.text)
-        diffs = ""
-        if verdict == "altered" and m.differences:
-            items = []
-            for x in m.differences:
-                if x["type"] == "changed":
-                    items.append(f"<li>citaat <del>{_e(x['quote'])}</del> ↔ bron <ins>{_e(x['source'])}</ins></li>")
-                elif x["type"] == "added":
-                    items.append(f"<li>toegevoegd in het citaat: <del>{_e(x['quote'])}</del></li>")
-                else:
-                    items.append(f"<li>weggelaten uit de bron: <ins>{_e(x['source'])}</ins></li>")
-            diffs = f"<div class='vb-diffs'><b>{_e(ui_text('quote_differences'))}</b><ul>{''.join(items)}</ul></div>"
-        parts.append(f"<div class='vb-match'><div class='vb-where'>{where}</div>"
-                     f"<blockquote class='vb-original'>{body}</blockquote>{diffs}</div>")
+    parts += [match_html(verdict, m) for m in result.matches]
     return "\n".join(parts)
 
+
+def match_html(verdict: str, m: Match) -> str:
+    """Where a quotation (nearly) occurs: document, paragraph, offsets, the source text, the differences."""
+    d = m.to_dict()
+    where = (f"{_e(d['title'])}{_byline(m.doc)} · {_e(d['doc'])} · {_e(ui_text('paragraph'))} {d['paragraph']}"
+             f"{'–' + str(d['paragraph_end']) if 'paragraph_end' in d else ''} · {_e(ui_text('chars'))} "
+             f"{d['start']}–{d['end']} · {_e(ui_text('similarity'))} {d['similarity']:.0%}")
+    body = _diff_html(m.text, m.start, m.differences) if verdict == "altered" else _e(m.text)
+    diffs = ""
+    if verdict == "altered" and m.differences:
+        items = []
+        for x in m.differences:
+            if x["type"] == "changed":
+                items.append(f"<li>citaat <del>{_e(x['quote'])}</del> ↔ bron <ins>{_e(x['source'])}</ins></li>")
+            elif x["type"] == "added":
+                items.append(f"<li>toegevoegd in het citaat: <del>{_e(x['quote'])}</del></li>")
+            else:
+                items.append(f"<li>weggelaten uit de bron: <ins>{_e(x['source'])}</ins></li>")
+        diffs = f"<div class='vb-diffs'><b>{_e(ui_text('quote_differences'))}</b><ul>{''.join(items)}</ul></div>"
+    return (f"<div class='vb-match'><div class='vb-where'>{where}</div>"
+            f"<blockquote class='vb-original'>{body}</blockquote>{diffs}</div>")
+
+
+
+def text_check_html(result: TextCheck) -> str:
+    """The checked text with every quotation marked in its verdict's colour (a click jumps to its source),
+    and beside it the list of quotations with the source passages."""
+    summary = result.summary()
+    head = (f"<div class='vb-summary' data-quotations='{len(result.quotations)}'>"
+            f"{_e(ui_text('check_summary', n=len(result.quotations), **summary))}</div>")
+    if not result.quotations:
+        return head
+    text, pos, marked = result.text, 0, []
+    for n, c in enumerate(result.quotations, start=1):
+        q = c.quotation
+        label = message(f"verdict_short.{c.verdict}")
+        marked.append(_e(text[pos:q.start]))
+        marked.append(f"<a class='vb-q vb-{c.verdict}' data-verdict='{c.verdict}' href='#vb-q{n}' title='{_e(label)}'>"
+                      f"{_e(text[q.start:q.end])}<sup>{n}</sup></a>")
+        pos = q.end
+    marked.append(_e(text[pos:]))
+    items = []
+    for n, c in enumerate(result.quotations, start=1):
+        label = message(f"verdict_short.{c.verdict}")
+        matches = c.matches[:1] if c.verdict in ("exact", "altered") else c.matches
+        closest = f"<p>{_e(ui_text('quote_closest'))}</p>" if c.verdict == "absent" and matches else ""
+        body = closest + "".join(match_html(c.verdict, m) for m in matches)
+        items.append(f"<details id='vb-q{n}' class='vb-item' data-verdict='{c.verdict}'{' open' if body else ''}>"
+                     f"<summary><span class='vb-verdict-tag vb-{c.verdict}'>{n}. {_e(label)}</span> "
+                     f"„{_e(_short(c.quotation.text))}”</summary>{body}</details>")
+    return (f"{head}<div class='vb-check'><div class='vb-checked-text'>{''.join(marked)}</div>"
+            f"<div class='vb-check-list'>{''.join(items)}</div></div>")
+
+
+def _short(text: str, limit: int = 160) -> str:
+    return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + " …"
 
 def documents_rows(documents: list[Document], passages: list[Passage]) -> list[list]:
     counts: dict[str, int] = {}

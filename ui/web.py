@@ -19,6 +19,7 @@ from service import FILE_TYPES, Vraagbaak
 from ui import render
 from ui.render import ui_text
 from verify.quotes import MAX_CHARS as MAX_QUOTE_CHARS
+from verify.text_check import MAX_TEXT_CHARS
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,16 @@ mark { background: #fde68a; padding: 0 2px; }
 del { background: #fecaca; text-decoration: line-through; } ins { background: #bbf7d0; text-decoration: none; }
 .vb-para { margin: 8px 0; line-height: 1.55; } .vb-num { color: #888; margin-right: 8px; font-size: 0.85em; }
 .vb-para.vb-highlight { background: #fef9c3; }
+.vb-check { display: grid; grid-template-columns: minmax(0, 1fr) minmax(0, 1fr); gap: 16px; }
+@media (max-width: 800px) { .vb-check { grid-template-columns: 1fr; } }
+.vb-checked-text { white-space: pre-wrap; line-height: 1.6; max-height: 75vh; overflow-y: auto; }
+.vb-check-list { max-height: 75vh; overflow-y: auto; }
+a.vb-q { color: inherit; text-decoration: none; border-radius: 3px; padding: 0 2px; }
+a.vb-q.vb-too_short { background: #e5e7eb; } .vb-verdict-tag.vb-too_short { background: #e5e7eb; }
+.vb-verdict-tag { border-radius: 4px; padding: 0 6px; font-weight: 600; }
+.vb-item { border: 1px solid #ddd; border-radius: 8px; padding: 6px 10px; margin: 6px 0; }
+.vb-item.vb-flash { box-shadow: 0 0 0 3px #f6ad55; }
+.vb-summary { font-weight: 600; margin: 8px 0; }
 """
 DEMO_CSS = """
 body, .gradio-container { font-size: 20px !important; }
@@ -53,7 +64,7 @@ body, .gradio-container { font-size: 20px !important; }
 JS = """
 () => {
   document.addEventListener('click', (e) => {
-    const a = e.target.closest && e.target.closest('a[href^="#bron-"]');
+    const a = e.target.closest && e.target.closest('a[href^="#bron-"], a[href^="#vb-q"]');
     if (!a) return;
     e.preventDefault(); e.stopPropagation();
     const d = document.getElementById(a.getAttribute('href').slice(1));
@@ -182,6 +193,31 @@ def quote_tab(app: Vraagbaak) -> None:
         quote_in.submit(check, [quote_in], [quote_out], api_visibility="private", concurrency_limit=4)
 
 
+def check_tab(app: Vraagbaak) -> None:
+    """Paste a whole text or pick a file: every quotation in it marked with its verdict, with its source."""
+
+    def check(text: str, upload: str | None) -> str:
+        try:
+            if upload:
+                path = Path(upload)
+                return render.text_check_html(app.check_file(path.name, path.read_bytes()))
+            return render.text_check_html(app.check_text(text))
+        except UserError as exc:
+            log.error("text check input rejected: %s", exc.english)
+            return f"<div class='vb-verdict vb-absent' data-verdict='error'>{exc.dutch}</div>"
+
+    with gr.Tab(ui_text("tab_check"), id="check-text"):
+        with gr.Row():
+            text_in = gr.Textbox(label=ui_text("check_label"), placeholder=ui_text("check_placeholder"), lines=8,
+                                 max_lines=20, max_length=MAX_TEXT_CHARS, elem_id="check-text-input", scale=3)
+            file_in = gr.File(label=ui_text("check_file"), file_types=FILE_TYPES, type="filepath",
+                              elem_id="check-text-file", scale=1)
+        check_btn = gr.Button(ui_text("check_button"), variant="primary", elem_id="check-text-button")
+        check_out = gr.HTML(elem_id="check-text-result")
+        check_btn.click(check, [text_in, file_in], [check_out], api_visibility="private", concurrency_limit=2)
+        file_in.upload(check, [text_in, file_in], [check_out], api_visibility="private", concurrency_limit=2)
+
+
 def sources_tab(app: Vraagbaak) -> None:
     """The documents, each readable with its paragraph numbers; adding and removing (not in demo mode)."""
 
@@ -270,6 +306,14 @@ def api(app: Vraagbaak) -> None:
         except UserError as exc:
             raise _refuse(exc) from exc
 
+    def check_text(text: str) -> dict:
+        """Check every quotation in a whole text: {"source", "quotations": [{"text", "start", "end", "style",
+        "verdict", "matches"}], "summary"}, offsets into the text."""
+        try:
+            return app.check_text(text).to_dict()
+        except UserError as exc:
+            raise _refuse(exc) from exc
+
     def search(query: str, k: int = 5) -> dict:
         """Hybrid search: the k best passages."""
         try:
@@ -279,6 +323,7 @@ def api(app: Vraagbaak) -> None:
 
     gr.api(ask, api_name="ask", concurrency_limit=1, concurrency_id="llm")
     gr.api(quote, api_name="quote", concurrency_limit=4)
+    gr.api(check_text, api_name="check_text", concurrency_limit=2)
     gr.api(search, api_name="search", concurrency_limit=4)
 
 
@@ -298,6 +343,7 @@ def build(app: Vraagbaak) -> gr.Blocks:
         with gr.Tabs():
             chat_tab(app)
             quote_tab(app)
+            check_tab(app)
             sources_tab(app)
         api(app)
     return page
