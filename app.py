@@ -5,6 +5,8 @@
     python app.py quote "citaat"       check a quotation against the whole corpus
     python app.py ask "vraag"          answer with a local model, citations verified
     python app.py check-text FILE      check every quotation in a text (.txt .md .docx .pdf .html, - for stdin)
+                                       (--report PATH: PATH.json + PATH.html, a report anyone can verify)
+    python app.py verify-report R.json re-check an exported report against the corpus as it is now
     python app.py index [--rebuild]    build or verify the index
 
 Every subcommand is a thin layer over functions the web app uses too.
@@ -67,10 +69,17 @@ def build_parser() -> argparse.ArgumentParser:
     _common(s)
     s.add_argument("file", metavar="FILE", help=f"the text ({' '.join(FILE_TYPES)}), or - for standard input")
     s.add_argument("--json", action="store_true", help="print one JSON object")
+    s.add_argument("--report", metavar="PATH", help="also write PATH.json and PATH.html, a report anyone can verify")
+
+    s = sub.add_parser("verify-report", help="re-check an exported report against the corpus as it is now")
+    _common(s)
+    s.add_argument("file", metavar="FILE.json")
+    s.add_argument("--json", action="store_true", help="print one JSON object")
 
     s = sub.add_parser("ask", help="answer a question with the local model; citations verified")
     _common(s)
     _io(s, "question", "the question")
+    s.add_argument("--report", metavar="PATH", help="also write PATH.json and PATH.html, a report anyone can verify")
 
     s = sub.add_parser("add", help=f"add documents ({' '.join(FILE_TYPES)}) to the corpus")
     _common(s)
@@ -190,6 +199,8 @@ def cmd_check_text(app: Vraagbaak, args: argparse.Namespace) -> int:
             raise UserError("file_missing", f"no such file: {path}", path=str(path))
         result = app.check_file(path.name, path.read_bytes())
     data = result.to_dict()
+    if args.report:
+        _write_report(app.report(result), args.report)
     if args.json:
         print(json.dumps(data, ensure_ascii=False, indent=1))
         return 0
@@ -203,6 +214,34 @@ def cmd_check_text(app: Vraagbaak, args: argparse.Namespace) -> int:
     return 0
 
 
+def _write_report(report: dict, target: str) -> None:
+    from report.export import write_report
+
+    json_path, html_path = write_report(report, target)
+    print(message("check_cli.report_written", json=json_path, html=html_path), file=sys.stderr)
+
+
+def cmd_verify_report(app: Vraagbaak, args: argparse.Namespace) -> int:
+    """Re-check an exported report: exit 0 when every source still holds where it was, 1 when not."""
+    path = Path(args.file)
+    try:
+        report = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise UserError("file_missing", f"cannot read {path}: {exc}", path=str(path)) from exc
+    except json.JSONDecodeError as exc:
+        raise UserError("bad_report", f"{path} is not JSON: {exc}") from exc
+    rows = app.recheck(report)
+    if args.json:
+        print(json.dumps({"report": str(path), "sources": rows}, ensure_ascii=False, indent=1))
+    else:
+        for r in rows:
+            print(message("report.recheck_line", item=r["item"], quotation=textwrap.shorten(r["quotation"], 80),
+                          doc=r["doc"], status=message(f"report.status_{r['status']}")))
+        counts = {k: sum(r["status"] == k for r in rows) for k in ("holds", "moved", "gone")}
+        print(message("report.recheck_summary", **counts))
+    return 0 if all(r["status"] == "holds" for r in rows) else 1
+
+
 def cmd_ask(app: Vraagbaak, args: argparse.Namespace) -> int:
     from answer.followup import history_from
 
@@ -210,7 +249,10 @@ def cmd_ask(app: Vraagbaak, args: argparse.Namespace) -> int:
         return _run_batch(args.batch, "question",
                           lambda q, row: app.ask(q, history_from(row.get("history"))).to_dict())
     if args.json:
-        print(json.dumps(app.ask(args.question or "").to_dict(), ensure_ascii=False, indent=1))
+        result = app.ask(args.question or "")
+        if args.report:
+            _write_report(app.report(result), args.report)
+        print(json.dumps(result.to_dict(), ensure_ascii=False, indent=1))
         return 0
     result = None
     for kind, payload in app.ask_stream(args.question or ""):
@@ -229,6 +271,8 @@ def cmd_ask(app: Vraagbaak, args: argparse.Namespace) -> int:
     print(result.answer)
     for c in result.citations():
         print(f"  [{c['n']}] {c['title']} — {c['doc']}, alinea {c['paragraph']}")
+    if args.report:
+        _write_report(app.report(result), args.report)
     return 0
 
 
@@ -289,7 +333,7 @@ def cmd_serve(app: Vraagbaak, args: argparse.Namespace) -> int:
 
 
 COMMANDS: dict[str, Callable[[Vraagbaak, argparse.Namespace], int]] = {
-    "search": cmd_search, "quote": cmd_quote, "check-text": cmd_check_text, "ask": cmd_ask, "add": cmd_add, "remove": cmd_remove,
+    "search": cmd_search, "quote": cmd_quote, "check-text": cmd_check_text, "verify-report": cmd_verify_report, "ask": cmd_ask, "add": cmd_add, "remove": cmd_remove,
     "index": cmd_index, "serve": cmd_serve,
 }
 

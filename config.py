@@ -19,6 +19,7 @@ from pathlib import Path
 from errors import UserError
 
 ROOT = Path(__file__).resolve().parent
+APP_VERSION = "0.5.0"  # written into exported reports, so a reader knows which checker made them
 
 # No hub, ever: set before any library that might look at these is imported.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")

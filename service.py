@@ -18,10 +18,13 @@ from answer import pipeline
 from answer.backends import BACKENDS, load_llm
 from answer.followup import Turn
 from answer.llm import LLM
+from answer.pipeline import AskResult
 from config import Settings, load_settings
 from corpus import library
 from corpus.extract import READERS, extract
 from corpus.model import Document
+from errors import UserError
+from report.build import FORMAT, answer_report, recheck, text_check_report
 from retrieval.embed import EMBEDDERS, Embedder, load_embedder
 from retrieval.search import FUSIONS, Hit
 from retrieval.service import Retriever
@@ -117,6 +120,18 @@ class Vraagbaak:
     def check_text(self, text: str, source: str = "tekst") -> TextCheck:
         """Every quotation in a whole text, checked."""
         return check_text(self.quotes, text, source)
+
+    def report(self, result: TextCheck | AskResult) -> dict:
+        """A report anyone can verify (report/build.py), of a text check or an answer."""
+        if isinstance(result, TextCheck):
+            return text_check_report(result)
+        return answer_report(result, {d.id: d for d in self.retriever.index.documents})
+
+    def recheck(self, report: dict) -> list[dict]:
+        """Does each source of an exported report still hold in the corpus as it is now?"""
+        if not isinstance(report, dict) or report.get("format") != FORMAT:
+            raise UserError("bad_report", f"not a {FORMAT} report")
+        return recheck(report, {d.id: d for d in self.retriever.index.documents})
 
     def check_file(self, name: str, data: bytes) -> TextCheck:
         """Every quotation in a file (any type the corpus reads: .txt, .md, .docx, .pdf, .html)."""

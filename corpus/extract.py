@@ -9,6 +9,7 @@ import io
 import logging
 from typing import Callable
 
+from corpus import ocr
 from errors import UserError
 
 log = logging.getLogger(__name__)
@@ -68,8 +69,10 @@ def _pdf(data: bytes, name: str) -> str:
     except (PdfReadError, ValueError, KeyError) as exc:
         raise UserError("bad_pdf", f"{name}: unreadable PDF ({exc})", name=name) from exc
     text = "\n\n".join(p.strip() for p in pages if p.strip())
+    if len(text.strip()) < MIN_TEXT_CHARS and any(page.images for page in reader.pages):
+        text = ocr.ocr_pages(reader, name)  # a scan: read its page images
     if len(text.strip()) < MIN_TEXT_CHARS:
-        raise UserError("pdf_no_text", f"{name}: PDF has no text layer (scanned or image-only)", name=name)
+        raise UserError("pdf_no_text", f"{name}: PDF has no text layer and OCR found no text", name=name)
     return text
 
 

@@ -202,6 +202,19 @@ def test_a_checked_answer_comes_with_its_evidence_and_streams_in_order(retriever
     assert f"[{n}] " in call["messages"][-1]["content"]
 
 
+def test_an_answer_exports_as_a_report_whose_evidence_rechecks(retriever, seed_index):
+    from report.build import answer_report, recheck
+
+    n = next(e.id for e in lines_for(seed_index, Q) if "53.200" in e.text)
+    result = ask(retriever, FakeLLM(f" {n}\nAntwoord: Er zijn 53.200 sociaal werkers in Nederland.").llm, Q)
+    documents = {d.id: d for d in retriever.index.documents}
+    report = answer_report(result, documents)
+    assert report["kind"] == "answer" and report["question"] == Q and "53.200" in report["answer"]
+    (source,) = report["items"][0]["sources"]
+    assert "53.200" in source["text"] and source["doc"] == "004_2ca47b64a9ad85fe.txt" and source["doc_sha256"]
+    assert [r["status"] for r in recheck(report, documents)] == ["holds"]
+
+
 def test_an_unsupported_claim_is_replaced_by_its_evidence(retriever, seed_index):
     n = next(e.id for e in lines_for(seed_index, Q) if "53.200" in e.text)
     result = ask(retriever, FakeLLM(f" {n}\nAntwoord: Er zijn 60.000 sociaal werkers.").llm, Q)

@@ -1,7 +1,7 @@
 """The architecture as the folders show it, checked: data flows one way and no module imports itself back.
 
     prompts, errors, config, atomic  (foundation: any layer may use them)
-    corpus -> retrieval -> verify -> answer -> service.py -> ui -> app.py
+    corpus -> retrieval -> verify -> answer -> report -> service.py -> ui -> app.py
 A module may import from its own layer and the layers before it, never from a later one.
 """
 from __future__ import annotations
@@ -11,7 +11,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 FOUNDATION = {"prompts", "errors", "config", "atomic"}
-LAYERS = ["corpus", "retrieval", "verify", "answer", "service", "ui", "app"]
+LAYERS = ["corpus", "retrieval", "verify", "answer", "report", "service", "ui", "app"]
 
 
 def module_name(path: Path) -> str:

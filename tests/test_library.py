@@ -10,7 +10,7 @@ import time
 import numpy as np
 import pytest
 
-from corpus import library
+from corpus import library, ocr
 from errors import UserError
 from service import Vraagbaak, settings_from
 from tests.conftest import PYTHON, ROOT
@@ -195,3 +195,38 @@ def test_remove_never_deletes_the_users_own_corpus_files(tmp_path, cache_dir):
     assert library.removable(settings) == ["nieuw.txt"]
     library.remove(settings, "nieuw.txt")
     assert not (own / "nieuw.txt").exists() and (own / "eigen.txt").exists()
+
+
+def _scanned_pdf(text: str) -> bytes:
+    """A page of `text` as an image only (no text layer), as a scanner makes it."""
+    import textwrap
+
+    from fpdf import FPDF
+    from PIL import Image, ImageDraw, ImageFont
+
+    font = ImageFont.load_default(size=36)
+    lines = textwrap.wrap(text, 70)
+    image = Image.new("L", (1700, 120 + 52 * len(lines)), 255)
+    draw = ImageDraw.Draw(image)
+    for i, line in enumerate(lines):
+        draw.text((80, 60 + 52 * i), line, fill=0, font=font)
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.image(image, x=10, y=10, w=190)
+    return bytes(pdf.output())
+
+
+@pytest.mark.skipif(not ocr.available(), reason="tesseract-ocr with Dutch data is not installed (setup.sh does it)")
+def test_a_scanned_pdf_is_read_with_ocr_and_its_quotation_found_exact(lib):
+    from pypdf import PdfReader
+
+    doc = Vraagbaak(lib).retriever.index.document("002_58525c23230dbfbf.txt")
+    paragraph = next(p for p in doc.text.split("\n\n") if "Totale inclusie is een illusie" in p)
+    scan = _scanned_pdf(paragraph)
+    assert not (PdfReader(io.BytesIO(scan)).pages[0].extract_text() or "").strip()  # really no text layer
+    library.add_file(lib, "scan-kremer.pdf", scan)
+    app = Vraagbaak(lib)
+    result = app.quote("Totale inclusie is een illusie")
+    assert result.verdict == "exact"
+    assert "scan-kremer.txt" in {m.doc.id for m in result.matches} or \
+        any(m.doc.id.startswith("scan-kremer") for m in result.matches)

@@ -103,3 +103,47 @@ def test_cli_check_text_json_stdin_and_missing_file(cache_dir, tmp_path):
     assert json.loads(piped.stdout)["summary"] == data["summary"]
     missing = run_app("check-text", str(tmp_path / "weg.txt"), cache_dir=cache_dir)
     assert missing.returncode == 2 and "bestaat niet" in missing.stderr
+
+
+def test_a_report_carries_everything_to_verify_it_and_rechecks(vraagbaak):
+    from report.html import report_html
+
+    text = "Kremer: „Totale inclusie is een illusie.” Ook: „De gemeente betaalt alles dubbel, zegt ze.”"
+    report = vraagbaak.report(vraagbaak.check_text(text, "stuk.txt"))
+    source = report["items"][0]["sources"][0]
+    assert {"doc", "title", "author", "date", "paragraph", "start", "end", "text", "doc_sha256"} <= set(source)
+    assert report["version"] and report["checked_at"] and report["items"][1]["sources"] == []
+    assert [r["status"] for r in vraagbaak.recheck(report)] == ["holds"]
+    # The source moved within its document, then its text changed: the re-check says so.
+    moved = json.loads(json.dumps(report))
+    moved["items"][0]["sources"][0]["start"] += 7
+    moved["items"][0]["sources"][0]["end"] += 7
+    assert vraagbaak.recheck(moved)[0]["status"] == "moved"
+    gone = json.loads(json.dumps(report))
+    gone["items"][0]["sources"][0]["text"] = "Totale inclusie is een werkelijkheid"
+    gone["items"][0]["sources"][0]["doc"] = "verwijderd.txt"
+    assert vraagbaak.recheck(gone)[0]["status"] == "gone"
+    with pytest.raises(UserError):
+        vraagbaak.recheck({"items": []})
+    page = report_html(report)
+    assert "<script" not in page and "src=" not in page and "http" not in page.replace("https://", "")
+    assert "Totale inclusie is een illusie" in page and source["doc_sha256"] in page
+    assert "&lt;" in report_html({**report, "checked_text": "<b>vet</b>"})  # the text is escaped, not markup
+
+
+def test_cli_report_files_and_verify_report(cache_dir, tmp_path):
+    path = tmp_path / "stuk.txt"
+    path.write_text("Kremer: „Totale inclusie is een illusie.” En verder niets.\n", encoding="utf-8")
+    out = run_app("check-text", str(path), "--report", str(tmp_path / "rapport"), cache_dir=cache_dir)
+    assert out.returncode == 0, out.stderr
+    assert (tmp_path / "rapport.html").exists()
+    ok = run_app("verify-report", str(tmp_path / "rapport.json"), cache_dir=cache_dir)
+    assert ok.returncode == 0 and "klopt nog" in ok.stdout
+    report = json.loads((tmp_path / "rapport.json").read_text(encoding="utf-8"))
+    report["items"][0]["sources"][0]["text"] = "Een zin die nergens staat"
+    (tmp_path / "oud.json").write_text(json.dumps(report), encoding="utf-8")
+    bad = run_app("verify-report", str(tmp_path / "oud.json"), cache_dir=cache_dir)
+    assert bad.returncode == 1 and "klopt niet meer" in bad.stdout
+    (tmp_path / "geen.json").write_text("[1, 2]", encoding="utf-8")
+    wrong = run_app("verify-report", str(tmp_path / "geen.json"), cache_dir=cache_dir)
+    assert wrong.returncode == 2 and "geen rapport" in wrong.stderr

@@ -163,6 +163,17 @@ def test_text_check_marks_every_quotation_and_opens_its_source(page):
     assert item.evaluate("d => d.open") and "illusie" in " ".join(item.locator("ins").all_inner_texts())
     assert "Monique Kremer" in page.locator("#vb-q1").inner_text()
     page.screenshot(path=str(SHOTS / "check-text.png"), full_page=True)
+    # The report: an HTML file that stands alone (opened with nothing else reachable) and its JSON.
+    link = page.locator("#check-text-report a[href*='.html']").first
+    link.wait_for(timeout=20_000)
+    report = page.request.get(link.get_attribute("href")).text()
+    viewer = page.context.new_page()
+    viewer.route("**/*", lambda route: route.abort())
+    viewer.set_content(report)
+    assert "Totale inclusie is een illusie" in viewer.locator("body").inner_text()
+    assert "Monique Kremer" in viewer.locator("body").inner_text()
+    viewer.screenshot(path=str(SHOTS / "report.png"), full_page=True)
+    viewer.close()
 
 
 def test_sources_page_opens_a_document_with_paragraph_numbers(page):

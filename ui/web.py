@@ -7,6 +7,7 @@ own small builder. Offline by construction: system fonts only, no analytics, no 
 from __future__ import annotations
 
 import logging
+import tempfile
 from pathlib import Path
 
 import gradio as gr
@@ -15,6 +16,7 @@ from answer.followup import Turn, history_from
 from errors import UserError
 from prompts import message
 from retrieval.service import MAX_QUERY_CHARS
+from report.export import write_report
 from service import FILE_TYPES, Vraagbaak
 from ui import render
 from ui.render import ui_text
@@ -137,11 +139,17 @@ def chat_tab(app: Vraagbaak) -> None:
         notes.append(ui_text({"refused": "refused_note", "quote": "quote_note", "answer": "answer_note"}[result.kind]))
         history[-1]["content"] = render.answer_markdown(result) + "\n\n" + "\n".join(f"*{n}*" for n in notes)
         turns = turns + [{"question": question, "answer": d["answer"], "sources": d["citations"],
-                          "refused": d["refused"]}]
+                          "refused": d["refused"], "report": app.report(result)}]
         yield history, render.sources_html(result.sources, set(result.cited()), documents), "", "", turns
 
     def reset():
         return [], render.sources_html([]), "", "", []
+
+    def export(turns: list):
+        if not turns:
+            gr.Warning(ui_text("export_nothing"), title=ui_text("warning_title"))
+            return None
+        return list(_report_files(turns[-1]["report"], "antwoord"))
 
     def feedback(data: gr.LikeData, turns: list):
         turn_no = data.index // 2 if isinstance(data.index, int) else (data.index[0] // 2 if data.index else 0)
@@ -162,7 +170,11 @@ def chat_tab(app: Vraagbaak) -> None:
                                           autofocus=True, lines=1)
                     send = gr.Button(ui_text("send"), variant="primary", scale=1, elem_id="send")
                 gr.Examples(EXAMPLES, inputs=[question], label=ui_text("examples"))
-                reset_btn = gr.Button(ui_text("reset"), elem_id="reset", size="sm")
+                with gr.Row():
+                    reset_btn = gr.Button(ui_text("reset"), elem_id="reset", size="sm")
+                    export_btn = gr.Button(ui_text("export_answer"), elem_id="export-answer", size="sm")
+                export_files = gr.File(label=ui_text("report_files"), file_count="multiple", interactive=False,
+                                       elem_id="answer-report", height=80)
             with gr.Column(scale=2):
                 sources = gr.HTML(render.sources_html([]), elem_id="sources")
         turns = gr.State([])
@@ -171,6 +183,7 @@ def chat_tab(app: Vraagbaak) -> None:
             trigger(chat, [question, chatbot, turns], outputs, api_visibility="private",
                     concurrency_limit=1, concurrency_id="llm")
         reset_btn.click(reset, None, outputs, api_visibility="private", queue=False)
+        export_btn.click(export, [turns], [export_files], api_visibility="private", queue=False)
         chatbot.like(feedback, [turns], None, api_visibility="private", queue=False)
 
 
@@ -193,18 +206,27 @@ def quote_tab(app: Vraagbaak) -> None:
         quote_in.submit(check, [quote_in], [quote_out], api_visibility="private", concurrency_limit=4)
 
 
+def _report_files(report: dict, name: str) -> tuple[str, str]:
+    """The report as .html and .json in a fresh temporary folder (Gradio serves files from there)."""
+    json_path, html_path = write_report(report, Path(tempfile.mkdtemp(prefix="vraagbaak-report-")) / name)
+    return str(html_path), str(json_path)
+
+
 def check_tab(app: Vraagbaak) -> None:
     """Paste a whole text or pick a file: every quotation in it marked with its verdict, with its source."""
 
-    def check(text: str, upload: str | None) -> str:
+    def check(text: str, upload: str | None):
         try:
             if upload:
                 path = Path(upload)
-                return render.text_check_html(app.check_file(path.name, path.read_bytes()))
-            return render.text_check_html(app.check_text(text))
+                result = app.check_file(path.name, path.read_bytes())
+            else:
+                result = app.check_text(text)
         except UserError as exc:
             log.error("text check input rejected: %s", exc.english)
-            return f"<div class='vb-verdict vb-absent' data-verdict='error'>{exc.dutch}</div>"
+            return f"<div class='vb-verdict vb-absent' data-verdict='error'>{exc.dutch}</div>", None
+        stem = Path(result.source).stem if result.source != "tekst" else "tekst"
+        return render.text_check_html(result), list(_report_files(app.report(result), f"citaten-{stem}"))
 
     with gr.Tab(ui_text("tab_check"), id="check-text"):
         with gr.Row():
@@ -213,9 +235,12 @@ def check_tab(app: Vraagbaak) -> None:
             file_in = gr.File(label=ui_text("check_file"), file_types=FILE_TYPES, type="filepath",
                               elem_id="check-text-file", scale=1)
         check_btn = gr.Button(ui_text("check_button"), variant="primary", elem_id="check-text-button")
+        report_files = gr.File(label=ui_text("report_files"), file_count="multiple", interactive=False,
+                               elem_id="check-text-report", height=80)
         check_out = gr.HTML(elem_id="check-text-result")
-        check_btn.click(check, [text_in, file_in], [check_out], api_visibility="private", concurrency_limit=2)
-        file_in.upload(check, [text_in, file_in], [check_out], api_visibility="private", concurrency_limit=2)
+        outputs = [check_out, report_files]
+        check_btn.click(check, [text_in, file_in], outputs, api_visibility="private", concurrency_limit=2)
+        file_in.upload(check, [text_in, file_in], outputs, api_visibility="private", concurrency_limit=2)
 
 
 def sources_tab(app: Vraagbaak) -> None:
