@@ -58,7 +58,8 @@ def test_metadata(corpus):
                                                  "Radboud Engbersen", None)
     assert meta["001_2eb0ce1dd4be8871.txt"] == ("Oproep tot een andere focus op het sociaal werk",
                                                  "Saskia Moerbeek", "2020-06-19")
-    assert meta["002_58525c23230dbfbf.txt"][0] == "Sociaal werk moet zorgen voor meer dan anderhalve meter solidariteit"
+    assert meta["002_58525c23230dbfbf.txt"][:2] == ("Sociaal werk moet zorgen voor meer dan anderhalve meter solidariteit",
+                                                     "Monique Kremer")  # named only in her closing note
     assert meta["003_14675bcff8dca4b5.txt"][0] == "De dilemma’s van sociaal professionals"
     assert meta["004_2ca47b64a9ad85fe.txt"] == ("Sociaal werk met stokjes", "Marije van der Meij", "2018-09-06")
 
@@ -128,6 +129,18 @@ def test_bad_corpus_gives_a_user_error(tmp_path, make, key):
     with pytest.raises(UserError) as err:
         load_corpus(make(tmp_path))
     assert err.value.key == key and err.value.dutch and err.value.english
+
+
+@pytest.mark.parametrize("note, author", [
+    ("Jan de Vries is lector wijkgericht werken aan de Hogeschool Utrecht. Dit essay is een bewerking van zijn "
+     "oratie.", "Jan de Vries"),
+    ("Fatima El Amrani werkt als jongerenwerker in Rotterdam. Deze bijdrage verscheen eerder in haar blog.",
+     "Fatima El Amrani"),
+    ("De gemeente is verantwoordelijk voor de uitvoering. Dit stuk gaat over de wijkteams.", None),
+])
+def test_the_author_of_an_about_the_author_note(note, author):
+    body = "Een titel\n\nEen eerste alinea over sociaal werk in de wijk, lang genoeg om tekst te zijn.\n\n"
+    assert clean(body + note).author == author
 
 
 def test_dates():

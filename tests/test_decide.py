@@ -152,6 +152,13 @@ def test_a_rewrite_that_drops_the_follow_ups_own_question_is_rejected():
 
 def test_citations_go_before_the_full_stop():
     assert cite("Er zijn 53.200 sociaal werkers.", [1, 3]) == "Er zijn 53.200 sociaal werkers\u00a0[1]\u00a0[3]."
+    # An abbreviation is not a sentence end: one claim, one mark at its end ("ca [1]. 30 jaar [1]." was a bug).
+    assert cite("Het bestaat al ca. 30 jaar.", [1]) == "Het bestaat al ca. 30 jaar\u00a0[1]."
+
+
+def test_apostrophes_in_a_claim_are_words_not_quotation_marks():
+    claim = "In China bestaat ’t formele sociaal werk al zo’n 30 jaar."
+    assert check_claim(claim, [CHINA], "Hoe lang bestaat het formele sociaal werk in China?").ok
 
 
 # ---- evidence lines on the real index ---------------------------------------------------------------------
