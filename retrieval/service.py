@@ -5,6 +5,8 @@ One Retriever per state of the corpus: service.Vraagbaak builds a new one after 
 """
 from __future__ import annotations
 
+import re
+
 import logging
 from pathlib import Path
 
@@ -26,11 +28,14 @@ MAX_K = 50
 
 
 def check_query(query: str | None) -> str:
-    """The query without control characters; UserError when it is empty or too long."""
-    q = (query or "").strip()
-    q = "".join(ch for ch in q if ch.isprintable() or ch in "\n\t")
+    """The query without control characters; UserError when it is empty, has no word, or is too long."""
+    if query is not None and not isinstance(query, str):
+        raise UserError("not_text", f"query is a {type(query).__name__}, not text")
+    q = "".join(ch for ch in (query or "") if ch.isprintable() or ch in "\n\t").strip()
     if not q:
         raise UserError("empty_query", "empty query")
+    if not re.search(r"\w", q):
+        raise UserError("no_words", f"query without a word: {q[:40]!r}")
     if len(q) > MAX_QUERY_CHARS:
         raise UserError("query_too_long", f"query of {len(q)} characters exceeds {MAX_QUERY_CHARS}",
                         length=len(q), limit=MAX_QUERY_CHARS)

@@ -43,6 +43,8 @@ def test_batch_echoes_ids_and_reports_bad_rows(seed_index, cache_dir, tmp_path):
     (["search", ""], "Typ eerst een vraag"),
     (["search", "   "], "Typ eerst een vraag"),
     (["search", "x" * 5000], "te lang"),
+    (["ask", "?!?!"], "geen woorden"),  # only punctuation: not read as a follow-up to anything
+    (["search", "\u200b\u200b …"], "geen woorden"),
     (["search", "vraag", "--corpus", "/bestaat/niet"], "bestaat niet"),
     (["search", "vraag", "--k", "0"], "instelling k"),
     (["search", "vraag", "--fusion", "mixx"], "een van: bm25, dense, mix, rrf"),

@@ -148,8 +148,8 @@ def chat_tab(app: Vraagbaak) -> None:
     def export(turns: list):
         if not turns:
             gr.Warning(ui_text("export_nothing"), title=ui_text("warning_title"))
-            return None
-        return list(_report_files(turns[-1]["report"], "antwoord"))
+            return gr.update(visible=False)
+        return gr.update(value=list(_report_files(turns[-1]["report"], "antwoord")), visible=True)
 
     def feedback(data: gr.LikeData, turns: list):
         turn_no = data.index // 2 if isinstance(data.index, int) else (data.index[0] // 2 if data.index else 0)
@@ -174,7 +174,7 @@ def chat_tab(app: Vraagbaak) -> None:
                     reset_btn = gr.Button(ui_text("reset"), elem_id="reset", size="sm")
                     export_btn = gr.Button(ui_text("export_answer"), elem_id="export-answer", size="sm")
                 export_files = gr.File(label=ui_text("report_files"), file_count="multiple", interactive=False,
-                                       elem_id="answer-report", height=80)
+                                       elem_id="answer-report", visible=False)
             with gr.Column(scale=2):
                 sources = gr.HTML(render.sources_html([]), elem_id="sources")
         turns = gr.State([])
@@ -224,9 +224,10 @@ def check_tab(app: Vraagbaak) -> None:
                 result = app.check_text(text)
         except UserError as exc:
             log.error("text check input rejected: %s", exc.english)
-            return f"<div class='vb-verdict vb-absent' data-verdict='error'>{exc.dutch}</div>", None
-        stem = Path(result.source).stem if result.source != "tekst" else "tekst"
-        return render.text_check_html(result), list(_report_files(app.report(result), f"citaten-{stem}"))
+            error = f"<div class='vb-verdict vb-absent' data-verdict='error'>{exc.dutch}</div>"
+            return error, gr.update(visible=False)
+        files = list(_report_files(app.report(result), f"citaten-{Path(result.source).stem}"))
+        return render.text_check_html(result), gr.update(value=files, visible=True)
 
     with gr.Tab(ui_text("tab_check"), id="check-text"):
         with gr.Row():
@@ -236,7 +237,7 @@ def check_tab(app: Vraagbaak) -> None:
                               elem_id="check-text-file", scale=1)
         check_btn = gr.Button(ui_text("check_button"), variant="primary", elem_id="check-text-button")
         report_files = gr.File(label=ui_text("report_files"), file_count="multiple", interactive=False,
-                               elem_id="check-text-report", height=80)
+                               elem_id="check-text-report", visible=False)
         check_out = gr.HTML(elem_id="check-text-result")
         outputs = [check_out, report_files]
         check_btn.click(check, [text_in, file_in], outputs, api_visibility="private", concurrency_limit=2)
