@@ -37,6 +37,7 @@ def test_a_claim_in_the_evidences_own_words_passes():
     ("Het formele sociaal werk bestaat niet in China.", "negation the evidence does not have"),
     ("Het social work bestaat in China.", "words"),
     ("", "empty"),
+    ("Stappen mensen in kwetsbare posities nog wel naar het sociaal werk?", "a question"),
 ])
 def test_a_claim_that_changes_the_evidence_fails(claim, why):
     check = check_claim(claim, [CHINA], "Hoe staat het sociaal werk in China ervoor?")

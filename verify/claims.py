@@ -5,7 +5,8 @@ Checks on one claim against the evidence sentences it rests on (the lines the mo
 - polarity: a claim may not drop a negation that the evidence puts before a word the claim uses ("wordt nog
   niet erkend" -> "wordt erkend"), nor add one the evidence does not have;
 - Dutch: no English word of the model's own (words the evidence uses are the authors' and allowed);
-- substance: the claim says something the question did not already say, and more than yes or no.
+- substance: the claim says something the question did not already say, and more than yes or no; a
+  question (a rhetorical one from the sources, say) is not an answer.
 Word overlap cannot see every change of meaning, which is why the evidence is always shown verbatim beside
 the claim, and a claim that fails is replaced by the evidence alone.
 """
@@ -71,6 +72,8 @@ def check_claim(claim: str, evidence: list[str], question: str) -> ClaimCheck:
     source = " ".join(evidence)
     if not claim.strip():
         return ClaimCheck(False, "empty claim")
+    if claim.rstrip(" \u00a0\"”’»").endswith("?"):
+        return ClaimCheck(False, "a question, not an answer")
     if missing := numbers(claim) - numbers(source):
         return ClaimCheck(False, f"numbers not in the evidence: {sorted(missing)}")
     stems = set(content_stems(claim))
