@@ -63,6 +63,10 @@ class Settings:
     host: str = setting("127.0.0.1", "address the web app listens on")
     port: int = setting(7860, "port of the web app", 1, 65_535)
     demo: bool = setting(False, "presentation mode for events: large text, nothing to change")
+    kiosk_reset_s: int = setting(180, "demo mode: seconds without input after which the page clears (0: never)",
+                                 0, 86_400)
+    visitor_questions_per_minute: int = setting(4, "questions one visitor may ask per minute on a shared page",
+                                                1, 10_000)
     feedback_dir: str = setting(str(ROOT / "feedback"), "where thumbs up/down from the page are stored")
 
     def index_dir(self) -> Path:

@@ -31,6 +31,7 @@ from retrieval.service import Retriever
 from verify.quotes import QuoteResult
 from verify.service import QuoteChecker
 from verify.text_check import TextCheck, check_text
+from visitors import Gate, VisitorLimits, is_loopback
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +57,9 @@ class Vraagbaak:
         self.model_error: str | None = None
         self._model_lock = threading.Lock()
         self._feedback_lock = threading.Lock()
+        # Events: a page reachable beyond this computer, or a demonstration, is locked for corpus changes.
+        self.gate = Gate(locked=settings.demo or not is_loopback(settings.host))
+        self.visitors = VisitorLimits(settings.visitor_questions_per_minute, enabled=self.gate.locked)
 
     # ---- the corpus ------------------------------------------------------------------------------------
 

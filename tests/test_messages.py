@@ -10,7 +10,7 @@ PACKAGES = ("corpus", "retrieval", "verify", "answer", "report", "ui", "eval")
 
 
 def _sources() -> str:
-    files = [ROOT / "app.py", ROOT / "service.py", ROOT / "config.py", ROOT / "errors.py"]
+    files = [ROOT / f"{name}.py" for name in ("app", "service", "visitors", "config", "errors")]
     files += [p for pkg in PACKAGES for p in (ROOT / pkg).rglob("*.py")]
     return "\n".join(p.read_text(encoding="utf-8") for p in files if p.exists())
 

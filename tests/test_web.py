@@ -49,7 +49,7 @@ def _start(cache_dir, tmp_path_factory, *extra):
     else:
         proc.kill()
         raise RuntimeError("app did not start")
-    return proc, {"url": url, "feedback": feedback, "log": Path(log.name)}
+    return proc, {"url": url, "feedback": feedback, "log": Path(log.name), "added": env["VRAAGBAAK_ADDED_DIR"]}
 
 
 @pytest.fixture(scope="module")
@@ -247,6 +247,53 @@ def test_demo_mode_has_large_text_and_nothing_to_break(browser, seed_index, cach
         pg.get_by_role("tab", name="Vragen").click()
         pg.screenshot(path=str(SHOTS / "demo.png"), full_page=True)
         context.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def test_event_mode_phones_join_visitors_change_nothing_and_the_kiosk_resets(browser, seed_index, cache_dir,
+                                                                            tmp_path_factory, tmp_path):
+    proc, info = _start(cache_dir, tmp_path_factory, "--demo", "--host", "0.0.0.0", "--kiosk-reset-s", "3")
+    try:
+        token_line = ""
+        deadline = time.time() + 30
+        while time.time() < deadline and "Beheerderstoken" not in token_line:
+            token_line = next((line for line in info["log"].read_text().splitlines() if "Beheerderstoken" in line), "")
+            time.sleep(0.2)
+        token = token_line.rsplit(" ", 1)[-1]
+        # A phone: the address and QR code at the top, sources under the answer, big buttons.
+        phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+        pg = phone.new_page()
+        pg.goto(info["url"], wait_until="load")
+        pg.wait_for_selector("#join svg", timeout=30_000)
+        assert ":" in pg.locator("#join .vb-join-url").inner_text() and "0.0.0.0" not in pg.locator("#join").inner_text()
+        chat_box, sources_box = pg.locator("#chatbot").bounding_box(), pg.locator("#sources").bounding_box()
+        assert sources_box["y"] >= chat_box["y"] + chat_box["height"] - 1, "sources come under the chat"
+        assert pg.locator("#send").bounding_box()["height"] >= 44
+        pg.screenshot(path=str(SHOTS / "phone.png"), full_page=True)
+        # The kiosk clears what a visitor left behind after 3 s without input.
+        pg.fill("#question textarea", "Wat zijn de pijlers onder solidariteit?")
+        pg.wait_for_function("document.querySelector('#question textarea').value === ''", timeout=15_000)
+        # Nothing a visitor does changes the corpus without the token printed at start-up.
+        pg.get_by_role("button", name="More tabs").click()  # a phone's narrow tab bar folds the others away
+        pg.locator(".overflow-dropdown button", has_text="Bronnen").click()
+        pg.wait_for_selector("#documents", timeout=10_000)
+        assert not pg.locator("#upload").is_visible()
+        pg.locator("#admin").get_by_text("Beheer").first.click()
+        doc = tmp_path / "wijk.txt"
+        doc.write_text("Wijkwerk\n\nIn de wijk Oost helpen 12 vrijwilligers bij de moestuin en de koffieochtend.\n",
+                       encoding="utf-8")
+        pg.set_input_files("#upload input[type=file]", str(doc))
+        pg.fill("#admin-token input", "geraden")
+        pg.click("#add")
+        pg.wait_for_function("document.querySelector('#change-log').innerText.includes('beheerders')", timeout=30_000)
+        assert not any(p.name == "wijk.txt" for p in Path(info["added"]).glob("*"))
+        pg.set_input_files("#upload input[type=file]", str(doc))
+        pg.fill("#admin-token input", token)
+        pg.click("#add")
+        pg.wait_for_function("document.querySelector('#change-log').innerText.includes('wijk')", timeout=60_000)
+        phone.close()
     finally:
         proc.terminate()
         proc.wait(timeout=30)

@@ -172,6 +172,12 @@ def text_check_html(result: TextCheck) -> str:
 def _short(text: str, limit: int = 160) -> str:
     return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + " …"
 
+
+def join_html(url: str, qr: str) -> str:
+    """The address visitors type or scan to join from their phones."""
+    return (f"<div class='vb-join'>{qr}<div><div>{_e(ui_text('join_intro'))}</div>"
+            f"<div class='vb-join-url'>{_e(url)}</div></div></div>")
+
 def documents_rows(documents: list[Document], passages: list[Passage]) -> list[list]:
     counts: dict[str, int] = {}
     for p in passages:

@@ -18,6 +18,7 @@ from prompts import message
 from retrieval.service import MAX_QUERY_CHARS
 from report.export import write_report
 from service import FILE_TYPES, Vraagbaak
+from visitors import is_loopback, join_url, qr_svg
 from ui import render
 from ui.render import ui_text
 from verify.quotes import MAX_CHARS as MAX_QUOTE_CHARS
@@ -58,10 +59,34 @@ a.vb-q.vb-too_short { background: #e5e7eb; } .vb-verdict-tag.vb-too_short { back
 .vb-item.vb-flash { box-shadow: 0 0 0 3px #f6ad55; }
 .vb-summary { font-weight: 600; margin: 8px 0; }
 """
+PHONE_CSS = """
+@media (max-width: 700px) {
+  .gradio-container button { min-height: 48px; font-size: 18px !important; }
+  .gradio-container textarea { font-size: 18px !important; }
+  .vb-join svg { width: 60vw; height: auto; }
+}
+.vb-join { display: flex; gap: 24px; align-items: center; flex-wrap: wrap; margin: 8px 0 12px 0; }
+.vb-join-url { font-size: 2.2em; font-weight: 700; word-break: break-all; }
+"""
 DEMO_CSS = """
 body, .gradio-container { font-size: 20px !important; }
 .gradio-container textarea, .gradio-container input, .gradio-container button { font-size: 20px !important; }
 """
+def kiosk_js(idle_s: int) -> str:
+    """The page JS plus a kiosk reset: after idle_s seconds without input the conversation is cleared."""
+    return JS.rstrip().removesuffix("}") + f"""
+  let idle = null;
+  const restart = () => {{
+    clearTimeout(idle);
+    idle = setTimeout(() => {{ const b = document.querySelector('#reset'); if (b) b.click(); }},
+                      {int(idle_s) * 1000});
+  }};
+  ['keydown', 'pointerdown', 'input', 'wheel', 'touchstart'].forEach(t => document.addEventListener(t, restart, true));
+  restart();
+}}
+"""
+
+
 # Citation links [n] open source n in the panel next to the chat.
 JS = """
 () => {
@@ -91,6 +116,12 @@ def notice_css() -> str:
     return "\n".join(rules) + "\n"
 
 
+def _visitor(request: gr.Request | None) -> str:
+    """Who asks: the visitor's network address (each phone at an event has its own)."""
+    client = getattr(request, "client", None)
+    return getattr(client, "host", None) or getattr(request, "session_hash", None) or "local"
+
+
 def _refuse(exc: UserError) -> gr.Error:
     log.error("input rejected: %s", exc.english)
     return gr.Error(exc.dutch, title=ui_text("error_title"))
@@ -99,7 +130,7 @@ def _refuse(exc: UserError) -> gr.Error:
 def chat_tab(app: Vraagbaak) -> None:
     """Questions, answered as they are written, with the sources beside them; thumbs up/down are stored."""
 
-    def chat(question: str, history: list, turns: list):
+    def chat(question: str, history: list, turns: list, request: gr.Request):
         question = (question or "").strip()
         if not question:
             gr.Warning(message("errors.empty_query"), title=ui_text("warning_title"))
@@ -110,28 +141,32 @@ def chat_tab(app: Vraagbaak) -> None:
         yield history, gr.skip(), "", ui_text("searching"), turns
         prior = [Turn(t["question"], t["answer"]) for t in turns]
         documents = app.retriever.documents
-        raw, result = "", None
         try:
-            for kind, payload in app.ask_stream(question, prior):
-                if kind == "sources":
-                    status = ui_text("reading") if app.model_state == "ready" else ui_text("model_loading")
-                    history[-1]["content"] = status
-                    yield history, render.sources_html(payload, documents=documents), "", status, turns
-                elif kind == "chosen":
-                    status = ui_text("chosen", lines=", ".join(map(str, payload))) if payload else ui_text("chosen_none")
-                    history[-1]["content"] = status
-                    yield history, gr.skip(), "", status, turns
-                elif kind == "token":
-                    raw += payload
-                    history[-1]["content"] = render.md_escape(raw) + " …"
-                    yield history, gr.skip(), "", ui_text("writing"), turns
-                elif kind == "done":
-                    result = payload
+            with app.visitors.visit(_visitor(request)):
+                yield from _answer(question, prior, history, turns, documents)
         except UserError as exc:
             log.error("chat input rejected: %s", exc.english)
             history[-1]["content"] = exc.dutch
             yield history, gr.skip(), "", "", turns
-            return
+
+    def _answer(question: str, prior: list, history: list, turns: list, documents):
+        """The answer's events as page updates: sources, the lines chosen, the words, the checked answer."""
+        raw, result = "", None
+        for kind, payload in app.ask_stream(question, prior):
+            if kind == "sources":
+                status = ui_text("reading") if app.model_state == "ready" else ui_text("model_loading")
+                history[-1]["content"] = status
+                yield history, render.sources_html(payload, documents=documents), "", status, turns
+            elif kind == "chosen":
+                status = ui_text("chosen", lines=", ".join(map(str, payload))) if payload else ui_text("chosen_none")
+                history[-1]["content"] = status
+                yield history, gr.skip(), "", status, turns
+            elif kind == "token":
+                raw += payload
+                history[-1]["content"] = render.md_escape(raw) + " …"
+                yield history, gr.skip(), "", ui_text("writing"), turns
+            elif kind == "done":
+                result = payload
         d = result.to_dict()
         notes = []
         if result.standalone != result.question:
@@ -260,7 +295,12 @@ def sources_tab(app: Vraagbaak) -> None:
         return ("\n\n".join(lines), table(), gr.Dropdown(choices=[(d.title, d.id) for d in app.documents()]),
                 gr.Dropdown(choices=app.removable(), value=None), None)
 
-    def add_uploaded(files: list | None):
+    def add_uploaded(files: list | None, token: str | None = None):
+        try:
+            app.gate.check(token)
+        except UserError as exc:
+            log.error("upload refused: %s", exc.english)
+            return after_change([exc.dutch])
         lines = []
         for f in files or []:
             path = Path(f if isinstance(f, str) else f.name)
@@ -273,10 +313,11 @@ def sources_tab(app: Vraagbaak) -> None:
                 lines.append(ui_text("add_failed", name=name, reason=exc.dutch))
         return after_change(lines)
 
-    def remove_document(doc_id: str | None):
+    def remove_document(doc_id: str | None, token: str | None = None):
         if not doc_id:
             return after_change([])
         try:
+            app.gate.check(token)
             app.remove(doc_id)
             lines = [ui_text("removed_ok", name=doc_id)]
         except UserError as exc:
@@ -296,32 +337,38 @@ def sources_tab(app: Vraagbaak) -> None:
         doc_view = gr.HTML(elem_id="document")
         doc_pick.change(show_document, [doc_pick, para_pick], [doc_view], api_visibility="private")
         para_pick.change(show_document, [doc_pick, para_pick], [doc_view], api_visibility="private")
-        if app.settings.demo:  # visitors at a demonstration cannot change the corpus
-            return
-        gr.Markdown(f"### {ui_text('add_heading')}")
-        upload = gr.File(label=ui_text("add_files"), file_count="multiple", elem_id="upload", file_types=FILE_TYPES)
-        add_btn = gr.Button(ui_text("add_button"), elem_id="add")
-        gr.Markdown(f"### {ui_text('remove_heading')}")
-        with gr.Row():
-            remove_pick = gr.Dropdown(app.removable(), label=ui_text("remove_pick"), elem_id="remove-pick", scale=4)
-            remove_btn = gr.Button(ui_text("remove_button"), elem_id="remove", scale=1)
-        change_log = gr.Markdown(elem_id="change-log")
+        # On a shared page (demo, or reachable from the network) changes sit behind the admin token.
+        with gr.Accordion(ui_text("admin_heading"), open=False, visible=True, elem_id="admin") if app.gate.locked \
+                else gr.Column():
+            token = gr.Textbox(label=ui_text("admin_token"), type="password", elem_id="admin-token",
+                               visible=app.gate.locked)
+            gr.Markdown(f"### {ui_text('add_heading')}")
+            upload = gr.File(label=ui_text("add_files"), file_count="multiple", elem_id="upload",
+                             file_types=FILE_TYPES)
+            add_btn = gr.Button(ui_text("add_button"), elem_id="add")
+            gr.Markdown(f"### {ui_text('remove_heading')}")
+            with gr.Row():
+                remove_pick = gr.Dropdown(app.removable(), label=ui_text("remove_pick"), elem_id="remove-pick",
+                                          scale=4)
+                remove_btn = gr.Button(ui_text("remove_button"), elem_id="remove", scale=1)
+            change_log = gr.Markdown(elem_id="change-log")
         changed = [change_log, documents_table, doc_pick, remove_pick, upload]
-        add_btn.click(add_uploaded, [upload], changed, api_visibility="private", concurrency_limit=1,
+        add_btn.click(add_uploaded, [upload, token], changed, api_visibility="private", concurrency_limit=1,
                       concurrency_id="corpus")
-        remove_btn.click(remove_document, [remove_pick], changed, api_visibility="private", concurrency_limit=1,
-                         concurrency_id="corpus")
+        remove_btn.click(remove_document, [remove_pick, token], changed, api_visibility="private",
+                         concurrency_limit=1, concurrency_id="corpus")
 
 
 def api(app: Vraagbaak) -> None:
     """Named endpoints for gradio_client: plain data in, plain data out."""
 
-    def ask(question: str, history: list | None = None) -> dict:
+    def ask(question: str, history: list | None = None, request: gr.Request = None) -> dict:
         """Answer a Dutch question, optionally as a follow-up: `history` is a list of {"question", "answer"}
         turns, used as the chat uses its conversation. Returns the answer text, its kind (answer, quote,
         refused), the checked claim and the citations with their evidence."""
         try:
-            return app.ask(question, history_from(history)).to_dict()
+            with app.visitors.visit(_visitor(request)):
+                return app.ask(question, history_from(history)).to_dict()
         except UserError as exc:
             raise _refuse(exc) from exc
 
@@ -362,6 +409,9 @@ def build(app: Vraagbaak) -> gr.Blocks:
 
     with gr.Blocks(title=ui_text("title"), analytics_enabled=False) as page:
         gr.Markdown(f"# {ui_text('title')}\n{ui_text('subtitle')}")
+        if not is_loopback(app.settings.host):  # visitors join from their phones: the address, big, and a QR code
+            url = join_url(app.settings.host, app.settings.port)
+            gr.HTML(render.join_html(url, qr_svg(url)), elem_id="join")
         model_line = gr.Markdown(elem_id="model-state")
         ticker = gr.Timer(1.5)
         ticker.tick(model_state, None, [model_line, ticker], api_visibility="private", queue=False)
@@ -389,10 +439,15 @@ def launch(app: Vraagbaak, block: bool = True):
     return page.launch(server_name=settings.host, server_port=settings.port, share=False, inbrowser=False,
                        show_error=False, ssr_mode=False, pwa=False, mcp_server=False, enable_monitoring=False,
                        footer_links=["api"], theme=theme(),
-                       css=CSS + notice_css() + (DEMO_CSS if settings.demo else ""), js=JS,
+                       css=CSS + PHONE_CSS + notice_css() + (DEMO_CSS if settings.demo else ""),
+                       js=JS if not (settings.demo and settings.kiosk_reset_s) else kiosk_js(settings.kiosk_reset_s),
                        prevent_thread_lock=not block, quiet=False)
 
 
 def serve(app: Vraagbaak) -> None:
     print(f"Vraagbaak: index laden ({app.settings.corpus})…", flush=True)
+    if app.gate.locked:
+        print(ui_text("admin_token_printed", token=app.gate.token), flush=True)
+    if not is_loopback(app.settings.host):
+        print(ui_text("join_printed", url=join_url(app.settings.host, app.settings.port)), flush=True)
     launch(app, block=True)
