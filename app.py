@@ -195,9 +195,11 @@ def cmd_check_text(app: Vraagbaak, args: argparse.Namespace) -> int:
         result = app.check_text(sys.stdin.read(), "stdin")
     else:
         path = Path(args.file)
-        if not path.is_file():
-            raise UserError("file_missing", f"no such file: {path}", path=str(path))
-        result = app.check_file(path.name, path.read_bytes())
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise UserError("file_missing", f"cannot read {path}: {exc}", path=str(path)) from exc
+        result = app.check_file(path.name, data)
     data = result.to_dict()
     if args.report:
         _write_report(app.report(result), args.report)

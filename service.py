@@ -129,13 +129,13 @@ class Vraagbaak:
         """A report anyone can verify (report/build.py), of a text check or an answer."""
         if isinstance(result, TextCheck):
             return text_check_report(result)
-        return answer_report(result, {d.id: d for d in self.retriever.index.documents})
+        return answer_report(result, self.retriever.documents)
 
     def recheck(self, report: dict) -> list[dict]:
         """Does each source of an exported report still hold in the corpus as it is now?"""
         if not isinstance(report, dict) or report.get("format") != FORMAT:
             raise UserError("bad_report", f"not a {FORMAT} report")
-        return recheck(report, {d.id: d for d in self.retriever.index.documents})
+        return recheck(report, self.retriever.documents)
 
     def check_file(self, name: str, data: bytes) -> TextCheck:
         """Every quotation in a file (any type the corpus reads: .txt, .md, .docx, .pdf, .html)."""

@@ -14,11 +14,11 @@ Writes eval/results/text_check.json.
 from __future__ import annotations
 
 import json
-import re
 import statistics
 import time
 
 from eval.common import EVAL_DIR, read_jsonl, write_result
+from retrieval.text import words
 from service import Vraagbaak, settings_from
 from verify.text_check import check_text
 
@@ -26,7 +26,7 @@ TEXTS = EVAL_DIR / "quote_texts"
 
 
 def norm(text: str) -> str:
-    return " ".join(re.findall(r"\w+", text.casefold()))
+    return " ".join(words(text))
 
 
 def located(q: dict, gold: dict, documents: dict) -> bool:
@@ -53,7 +53,7 @@ def speed_text(rows: list[dict]) -> str:
 def main() -> None:
     app = Vraagbaak(settings_from())
     checker = app.quotes
-    documents = {d.id: d for d in app.retriever.index.documents}
+    documents = app.retriever.documents
     rows = read_jsonl(TEXTS / "gold.jsonl")
     tp = fp = fn = right = 0
     errors: list[dict] = []

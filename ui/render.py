@@ -105,6 +105,11 @@ def _diff_html(text: str, start: int, differences: list[dict]) -> str:
     return _highlight(text, spans)
 
 
+def error_html(dutch: str) -> str:
+    """A refused input in the quote and text-check panels (the message may repeat a file name: escaped)."""
+    return f"<div class='vb-verdict vb-absent' data-verdict='error'>{_e(dutch)}</div>"
+
+
 def quote_html(result: QuoteResult) -> str:
     verdict = result.verdict
     label = message(f"verdict_short.{verdict}")

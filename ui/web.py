@@ -230,7 +230,7 @@ def quote_tab(app: Vraagbaak) -> None:
             return render.quote_html(app.quote(quote))
         except UserError as exc:
             log.error("quote input rejected: %s", exc.english)
-            return f"<div class='vb-verdict vb-absent' data-verdict='error'>{exc.dutch}</div>"
+            return render.error_html(exc.dutch)
 
     with gr.Tab(ui_text("tab_quote"), id="quote"):
         quote_in = gr.Textbox(label=ui_text("quote_label"), placeholder=ui_text("quote_placeholder"), lines=4,
@@ -259,8 +259,7 @@ def check_tab(app: Vraagbaak) -> None:
                 result = app.check_text(text)
         except UserError as exc:
             log.error("text check input rejected: %s", exc.english)
-            error = f"<div class='vb-verdict vb-absent' data-verdict='error'>{exc.dutch}</div>"
-            return error, gr.update(visible=False)
+            return render.error_html(exc.dutch), gr.update(visible=False)
         files = list(_report_files(app.report(result), f"citaten-{Path(result.source).stem}"))
         return render.text_check_html(result), gr.update(value=files, visible=True)
 

@@ -15,12 +15,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from verify.quotes import QUOTE_EDGES
+
 MAX_SPAN = 6000  # characters: a quotation longer than this is a missed closing mark, not a quotation
 
 _BLOCK_LINE = re.compile(r"^[ \t]{0,3}>[ \t]?", re.M)
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n")
 _ELISION = re.compile(r"(?:t|s|n|k|m|r|em|ie)(?=[\s\-–.,;:!?)]|$)", re.I)
-_EDGE = " \t\n\"'“”„‘’‚«»‹›"
+_EDGE = QUOTE_EDGES + "‹›"
 
 # Double-quote styles: opening mark -> (style, closing marks)
 _DOUBLE = {"„": ("low-high", "”“"), "“": ("curly-double", "”"), "«": ("guillemets", "»"),

@@ -23,6 +23,7 @@ from errors import UserError
 from retrieval.text import STOPWORDS, strip_accents
 
 MIN_WORDS = 2
+QUOTE_EDGES = " \t\n\"'“”„‘’‚«»"  # stripped from a quotation's ends: space and quotation marks
 MAX_CHARS = 5000
 ALTERED_MIN_COVERAGE = 0.5  # of the quote's content words, in order
 ALTERED_MIN_SHARE = 0.6  # of all its words
@@ -107,7 +108,7 @@ def clean_quote(quote: str | None) -> str:
     if len(text) > MAX_CHARS:
         raise UserError("quote_too_long", f"quote of {len(text)} characters exceeds {MAX_CHARS}",
                         length=len(text), limit=MAX_CHARS)
-    text = text.strip(" \t\n\"'“”„‘’‚«»")
+    text = text.strip(QUOTE_EDGES)
     n_words = len(_WORD_RE.findall(text))
     if n_words == 0:
         raise UserError("empty_quote", "empty quote")

@@ -10,18 +10,16 @@ with start/end offsets into the checked text.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 from errors import UserError
 from verify.quotations import Quotation, find_quotations
-from verify.quotes import MAX_CHARS, Match
+from verify.quotes import MAX_CHARS, Match, tokenize
 from verify.service import QuoteChecker
 
 VERDICTS = ("exact", "altered", "absent", "too_short")
 MAX_TEXT_CHARS = 500_000  # about 80,000 words: a book chapter is fine, a whole book is not
 TOO_SHORT_WORDS = 2  # one or two quoted words are a term or scare quotes, too short to judge
-_WORD_RE = re.compile(r"\w+")
 
 
 @dataclass
@@ -60,7 +58,7 @@ def check_text(checker: QuoteChecker, text: str, source: str = "tekst") -> TextC
                         length=len(text), limit=MAX_TEXT_CHARS)
     checked = []
     for q in find_quotations(text):
-        if len(_WORD_RE.findall(q.text)) <= TOO_SHORT_WORDS:
+        if len(tokenize(q.text)) <= TOO_SHORT_WORDS:
             checked.append(CheckedQuotation(q, "too_short"))
             continue
         result = checker.check(q.text[:MAX_CHARS])
