@@ -167,7 +167,7 @@ class _ReplyStream:
 
 def ask_stream(retriever: Retriever, model: ModelSource, question: str, history: list[Turn] | None = None,
                max_tokens: int = 96, measure_gate: bool = False) -> Iterator[Event]:
-    """Events: ('status', str), ('sources', [Source]), ('chosen', [line ids]), ('token', str),
+    """Events: ('sources', [Source]), ('chosen', [line ids]), ('token', str),
     ('done', AskResult). `measure_gate` (benchmarks only) runs the model even where the gate refuses, so
     that the gate can be fitted against what the model would have done."""
     t0 = time.perf_counter()
@@ -184,7 +184,6 @@ def ask_stream(retriever: Retriever, model: ModelSource, question: str, history:
         return llm
 
     if history and looks_like_follow_up(question):
-        yield "status", "vraag herschrijven"
         t = time.perf_counter()
         standalone = standalone_question(get_llm(), question, history)
         timings["rewrite_ms"] = round((time.perf_counter() - t) * 1000, 1)
