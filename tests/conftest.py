@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -24,6 +25,11 @@ def cache_dir(tmp_path_factory) -> Path:
     models = ROOT / ".cache" / "models"
     if models.is_dir():
         (path / "models").symlink_to(models, target_is_directory=True)
+    # Start from the embeddings setup.sh computed for the seeds (a copy: tests add to it). Entries are keyed by
+    # the sha256 of the text and the embedder's name, so a stale cache can only cost time, never give a wrong vector.
+    embeddings = ROOT / ".cache" / "embeddings"
+    if embeddings.is_dir():
+        shutil.copytree(embeddings, path / "embeddings")
     return path
 
 

@@ -5,6 +5,7 @@ import json
 
 import pytest
 
+import app
 from tests.conftest import run_app
 
 
@@ -52,10 +53,19 @@ def test_batch_echoes_ids_and_reports_bad_rows(seed_index, cache_dir, tmp_path):
     (["ask", "vraag", "--llm-backend", "openai"], "het adres van de server"),
     (["search", "--batch", "/bestaat/niet.jsonl"], "batchbestand"),
 ])
-def test_bad_input_exit_code_2_without_traceback(seed_index, cache_dir, args, dutch):
-    out = run_app(*args, cache_dir=cache_dir)
+def test_bad_input_exit_code_2_without_traceback(seed_index, cache_dir, args, dutch, monkeypatch, capsys, caplog):
+    """In-process (the same main() the script calls), so that eleven cases cost no eleven interpreter starts;
+    the test below runs one of them as a real process."""
+    monkeypatch.setenv("VRAAGBAAK_CACHE_DIR", str(cache_dir))
+    assert app.main(list(args)) == 2
+    assert dutch in capsys.readouterr().err
+    assert any(r.levelname == "ERROR" and r.name == "vraagbaak" for r in caplog.records)  # the English log line
+
+
+def test_bad_input_as_a_real_process(seed_index, cache_dir):
+    out = run_app("search", "x" * 5000, cache_dir=cache_dir)
     assert out.returncode == 2
-    assert dutch in out.stderr and "Traceback" not in out.stderr
+    assert "te lang" in out.stderr and "Traceback" not in out.stderr
     assert "ERROR" in out.stderr  # the English line for the logs
 
 

@@ -119,7 +119,16 @@ def test_legacy_encodings_are_read_correctly(lib, encoding):
     assert "café ontmoeten ouderen" in stored and "één" in stored
 
 
-def test_incremental_index_equals_a_full_rebuild(lib, tmp_path):
+def test_incremental_index_equals_a_full_rebuild(tmp_path, cache_dir):
+    """A corpus of its own (two short articles), so that the from-scratch build it is compared with is cheap."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "buurt.txt").write_text("Buurtwerk\n\nIn Zwolle organiseert het buurtwerk elke week een "
+                                      "koffieochtend voor ouderen.\n", encoding="utf-8")
+    (corpus / "schuld.txt").write_text("Schulden\n\nDe gemeente Deventer helpt gezinnen met schulden via een "
+                                       "vast loket.\n\nWachtlijsten zijn er niet meer.\n", encoding="utf-8")
+    lib = settings_from({"cache_dir": str(cache_dir), "corpus": str(corpus), "added_dir": str(tmp_path / "added")},
+                        environ={})
     before = Vraagbaak(lib).retriever.index
     stamp = str(time.time_ns())  # text no earlier test embedded
     unique = ARTICLE.replace("2021", stamp).replace("volgend jaar", f"in {stamp}")
@@ -127,7 +136,8 @@ def test_incremental_index_equals_a_full_rebuild(lib, tmp_path):
     after = Vraagbaak(lib).retriever.index
     manifest = json.loads((after.path / "manifest.json").read_text())
     assert manifest["embedded_now"] == len(after.passages) - len(before.passages)  # only the new passages
-    fresh = settings_from({"cache_dir": str(tmp_path / "fresh"), "added_dir": lib.added_dir}, environ={})
+    fresh = settings_from({"cache_dir": str(tmp_path / "fresh"), "corpus": lib.corpus, "added_dir": lib.added_dir},
+                          environ={})
     full = Vraagbaak(fresh).rebuild().index
     assert [p.to_dict() for p in full.passages] == [p.to_dict() for p in after.passages]
     assert np.allclose(full.vectors, after.vectors, atol=1e-5)
