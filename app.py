@@ -30,7 +30,6 @@ from prompts import message
 from service import CHOICES, FILE_TYPES, Vraagbaak, settings_from
 
 log = logging.getLogger("vraagbaak")
-EXIT_BAD_INPUT = 2
 
 
 # ---- argument parsing -----------------------------------------------------------------------------------
@@ -279,7 +278,7 @@ def cmd_ask(app: Vraagbaak, args: argparse.Namespace) -> int:
 
 
 def cmd_add(app: Vraagbaak, args: argparse.Namespace) -> int:
-    """Add each file; report each; exit 2 if any could not be added (the others are kept)."""
+    """Add each file; report each; exit 2 if any could not be added (3 if the disk failed; the others are kept)."""
     results, failed = [], 0
     for f in args.files:
         path = Path(f)
@@ -293,7 +292,7 @@ def cmd_add(app: Vraagbaak, args: argparse.Namespace) -> int:
             if not args.json:
                 print(message("ui.added_ok", name=added.doc_id, paragraphs=added.paragraphs))
         except UserError as exc:
-            failed += 1
+            failed = max(failed, exc.exit_code)
             log.error("%s", exc.english)
             results.append({"file": f, "error": exc.dutch})
             if not args.json:
@@ -306,7 +305,7 @@ def cmd_add(app: Vraagbaak, args: argparse.Namespace) -> int:
     else:
         print(f"Index bijgewerkt: {len(index.documents)} documenten, {len(index.passages)} passages "
               f"({time.perf_counter() - t0:.1f} s)")
-    return EXIT_BAD_INPUT if failed else 0
+    return failed
 
 
 def cmd_remove(app: Vraagbaak, args: argparse.Namespace) -> int:
@@ -344,6 +343,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    logging.getLogger("bm25s").setLevel(logging.WARNING)  # it sets DEBUG on itself: "Building index from tokens"
     command = args.command or "serve"
     try:
         settings = settings_from({k: v for k, v in vars(args).items()})
@@ -351,7 +351,7 @@ def main(argv: list[str] | None = None) -> int:
     except UserError as exc:
         log.error("%s", exc.english)
         print(f"Fout: {exc.dutch}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        return exc.exit_code  # 2: bad input; 3: a service failed (the model, the disk)
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:  # output piped into `head`: not an error

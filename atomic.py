@@ -1,10 +1,28 @@
 """Write a file so that readers see either the old version or the complete new one, never half of it."""
 from __future__ import annotations
 
+import errno
 import os
 import tempfile
 from pathlib import Path
 from typing import BinaryIO, Callable
+
+
+def append_whole(path: Path, data: bytes) -> None:
+    """Append `data` to `path` entirely or not at all: a short or failed write is cut off again."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        size = os.fstat(fd).st_size
+        try:
+            if os.write(fd, data) != len(data):
+                raise OSError(errno.ENOSPC, "short write", str(path))
+            os.fsync(fd)
+        except OSError:
+            os.ftruncate(fd, size)
+            raise
+    finally:
+        os.close(fd)
 
 
 def atomic_write(path: Path, write: Callable[[BinaryIO], None]) -> None:

@@ -58,6 +58,8 @@ class Settings:
     llm_backend: str = setting("llamacpp", "language model runtime (llm_url implies 'openai')", choices="llm_backend")
     llm_model: str = setting("", "GGUF file (llamacpp) or model folder (transformers); empty: the bundled model")
     llm_url: str = setting("", "OpenAI-compatible server, e.g. http://127.0.0.1:8080/v1")
+    llm_timeout_s: int = setting(60, "seconds to wait for the model server (connect, and between two pieces of "
+                                     "its reply) before the page says it does not answer", 1, 3600)
     llm_ctx: int = setting(4096, "context size of the language model, in tokens", 512, 131_072)
     max_tokens: int = setting(96, "tokens the model may write: line numbers and one short sentence", 8, 4096)
     host: str = setting("127.0.0.1", "address the web app listens on")

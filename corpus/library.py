@@ -106,8 +106,10 @@ def add_file(settings: Settings, name: str, data: bytes) -> Added:
             if _fingerprint(d.text) == fp:
                 raise UserError("duplicate_content", f"{name} has the same text as {d.id}", name=name, other=d.id)
         path = target / doc_id
-        atomic_write(path, lambda fh: fh.write(text.encode("utf-8")))
+        # Recorded first: killed in between, the record names a file that is not there (harmless), never a
+        # file of ours that the record does not name (which `remove` would then refuse as the user's own).
         _record(target, _recorded(target) | {doc_id})
+        atomic_write(path, lambda fh: fh.write(text.encode("utf-8")))
     return Added(doc_id=doc_id, title=doc.title, paragraphs=paragraphs, path=path)
 
 

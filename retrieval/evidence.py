@@ -13,7 +13,6 @@ evaluation questions (`python -m eval.evidence`).
 from __future__ import annotations
 
 import re
-import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,6 +25,7 @@ from prompts import fold, message, word_pattern, words
 from retrieval.embed import Embedder
 from retrieval.search import Hit
 from retrieval.text import content_stems
+from retrieval.vectors import EmbeddingCache
 
 MIN_SENTENCE_WORDS = 4  # shorter "sentences" are list debris ("Sociale samenhang 2015." in a reference list)
 W_OVERLAP = 0.0  # weight of the share of question content words a sentence holds (fitted: no gain)
@@ -99,25 +99,6 @@ def dutch_date(iso: str) -> str:
         return iso
 
 
-class SentenceVectors:
-    """e5 passage vectors of sentences, computed once per text (a small corpus is embedded ahead of time)."""
-
-    def __init__(self, embedder: Embedder, limit: int = 50_000):
-        self.embedder, self.limit = embedder, limit
-        self._vectors: dict[str, np.ndarray] = {}
-        self._lock = threading.Lock()
-
-    def __call__(self, texts: list[str]) -> np.ndarray:
-        with self._lock:
-            missing = [t for t in dict.fromkeys(texts) if t not in self._vectors]
-            if missing:
-                if len(self._vectors) + len(missing) > self.limit:
-                    self._vectors.clear()
-                for t, v in zip(missing, self.embedder.embed_passages(missing)):
-                    self._vectors[t] = v
-            return np.stack([self._vectors[t] for t in texts])
-
-
 @dataclass(frozen=True)
 class Scored:
     sentence: Sentence
@@ -127,7 +108,7 @@ class Scored:
 
 def score_sentences(question: str, query_vec: np.ndarray, hits: list[Hit], embedder: Embedder,
                     documents: dict[str, Document], w_overlap: float = W_OVERLAP, w_passage: float = W_PASSAGE,
-                    vectors: SentenceVectors | None = None) -> list[Scored]:
+                    vectors: EmbeddingCache | None = None) -> list[Scored]:
     """Every candidate sentence of the hits (and the bylines of their documents), best first."""
     candidates: list[tuple[Sentence, int]] = [(s, rank) for rank, h in enumerate(hits) for s in sentences_of(h.passage)]
     first_hit: dict[str, int] = {}
@@ -137,7 +118,7 @@ def score_sentences(question: str, query_vec: np.ndarray, hits: list[Hit], embed
         candidates += [(byline_of(documents[d]), rank) for d, rank in first_hit.items() if d in documents]
     if not candidates:
         return []
-    vecs = (vectors or SentenceVectors(embedder))([s.text for s, _ in candidates])
+    vecs = (vectors or EmbeddingCache(embedder))([s.text for s, _ in candidates])
     fused = np.array([h.score for h in hits], dtype=np.float32)
     fused = (fused - fused.min()) / (fused.max() - fused.min()) if fused.max() > fused.min() else np.ones_like(fused)
     q_stems = set(content_stems(question))
@@ -160,7 +141,7 @@ def leans_back(text: str) -> bool:
 
 def select(question: str, query_vec: np.ndarray, hits: list[Hit], embedder: Embedder,
            documents: dict[str, Document], lines: int = EVIDENCE_LINES, budget_chars: int = BUDGET_CHARS,
-           vectors: SentenceVectors | None = None, **weights: float) -> list[Evidence]:
+           vectors: EmbeddingCache | None = None, **weights: float) -> list[Evidence]:
     """The numbered evidence lines for the prompt, best first, within `lines` and `budget_chars`.
     Pass the Retriever's `vectors` so that sentences are embedded once per corpus, not once per question."""
     scored = score_sentences(question, query_vec, hits, embedder, documents, vectors=vectors, **weights)

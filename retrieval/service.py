@@ -18,9 +18,10 @@ from corpus.load import load_corpus
 from corpus.model import Document
 from errors import UserError
 from retrieval.embed import Embedder
-from retrieval.evidence import Evidence, SentenceVectors, select
+from retrieval.evidence import Evidence, select
 from retrieval.search import Hit, search
 from retrieval.store import Index, open_index
+from retrieval.vectors import EmbeddingCache
 
 log = logging.getLogger(__name__)
 MAX_QUERY_CHARS = 2000  # questions, searches and quote-closest lookups alike (the page's boxes use it too)
@@ -50,7 +51,7 @@ class Retriever:
         corpus = load_corpus(corpus_paths(settings), settings.max_passage_chars)
         self.index: Index = open_index(corpus, embedder, Path(settings.cache_dir), settings.max_passage_chars,
                                        rebuild=rebuild, progress=progress)
-        self.vectors = SentenceVectors(embedder)
+        self.vectors = EmbeddingCache(embedder, settings.cache_dir)  # sentences, embedded once per text ever
 
     @property
     def documents(self) -> dict[str, Document]:

@@ -24,11 +24,11 @@ import bm25s
 import faiss
 import numpy as np
 
-from atomic import atomic_write
 from corpus.load import Corpus
 from corpus.model import Document, Passage
 from retrieval.embed import Embedder
 from retrieval.text import content_stems
+from retrieval.vectors import EmbeddingCache
 
 log = logging.getLogger(__name__)
 INDEX_VERSION = 1  # bump when the on-disk format or passage rules change
@@ -97,49 +97,10 @@ def _read_jsonl(path: Path) -> list[dict]:
 
 # ---- embedding cache ------------------------------------------------------------------------------------
 
-def _cache_file(cache_dir: Path, embedder: Embedder) -> Path:
-    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in embedder.name)
-    return cache_dir / "embeddings" / f"{safe}.npz"
-
-
-def _load_embedding_cache(path: Path) -> dict[str, np.ndarray]:
-    if not path.exists():
-        return {}
-    try:
-        with np.load(path) as data:
-            keys, vecs = data["keys"], data["vectors"]
-        return {str(k): v for k, v in zip(keys, vecs)}
-    except Exception as exc:  # a damaged cache only costs re-embedding
-        log.warning("embedding cache %s unreadable (%s); starting a new one", path, exc)
-        return {}
-
-
-def _save_embedding_cache(path: Path, cache: dict[str, np.ndarray], dim: int) -> None:
-    keys = np.array(list(cache.keys()), dtype="<U64")
-    vecs = np.stack(list(cache.values())).astype(np.float32) if cache else np.zeros((0, dim), np.float32)
-    atomic_write(path, lambda fh: np.savez(fh, keys=keys, vectors=vecs))
-
-
 def embed_passages(passages: list[Passage], embedder: Embedder, cache_dir: Path,
                    progress=None) -> tuple[np.ndarray, int]:
     """Vectors for all passages, embedding only those not in the cache. Returns (vectors, n_embedded)."""
-    path = _cache_file(cache_dir, embedder)
-    cache = _load_embedding_cache(path)
-    texts = [embedding_input(p) for p in passages]
-    keys = [hashlib.sha256(t.encode("utf-8")).hexdigest() for t in texts]
-    missing = sorted({k: t for k, t in zip(keys, texts) if k not in cache}.items())
-    batch = 16
-    for i in range(0, len(missing), batch):
-        chunk = missing[i:i + batch]
-        vecs = embedder.embed_passages([t for _, t in chunk])
-        for (k, _), v in zip(chunk, vecs):
-            cache[k] = v
-        if progress:
-            progress(min(i + batch, len(missing)), len(missing))
-    if missing:
-        _save_embedding_cache(path, cache, embedder.dim)
-    vectors = np.stack([cache[k] for k in keys]).astype(np.float32) if keys else np.zeros((0, embedder.dim), np.float32)
-    return vectors, len(missing)
+    return EmbeddingCache(embedder, cache_dir).embed([embedding_input(p) for p in passages], progress)
 
 
 # ---- build and load -------------------------------------------------------------------------------------

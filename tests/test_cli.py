@@ -6,7 +6,7 @@ import json
 import pytest
 
 import app
-from tests.conftest import run_app
+from tests.conftest import cli, run_app
 
 
 def test_search_json(seed_index, cache_dir):
@@ -22,7 +22,7 @@ def test_search_json(seed_index, cache_dir):
 
 
 def test_search_readable(seed_index, cache_dir):
-    out = run_app("search", "Hoeveel vrijwilligers zijn er in Nederland?", cache_dir=cache_dir)
+    out = cli("search", "Hoeveel vrijwilligers zijn er in Nederland?", cache_dir=cache_dir)
     assert out.returncode == 0, out.stderr
     assert "117.000 vrijwilligers" in out.stdout and "alinea" in out.stdout
 
@@ -32,7 +32,7 @@ def test_batch_echoes_ids_and_reports_bad_rows(seed_index, cache_dir, tmp_path):
             {"id": "q3", "question": "zuurdesem"}]
     path = tmp_path / "in.jsonl"
     path.write_text("\n".join(json.dumps(r) for r in rows) + "\n{kapot\n", encoding="utf-8")
-    out = run_app("search", "--batch", str(path), "--k", "2", cache_dir=cache_dir)
+    out = cli("search", "--batch", str(path), "--k", "2", cache_dir=cache_dir)
     assert out.returncode == 0, out.stderr
     lines = [json.loads(line) for line in out.stdout.splitlines()]
     assert [r["id"] for r in lines] == ["q1", 7, "q3", None]
@@ -71,12 +71,12 @@ def test_bad_input_as_a_real_process(seed_index, cache_dir):
 
 def test_empty_corpus_folder(tmp_path, cache_dir):
     (tmp_path / "leeg").mkdir()
-    out = run_app("search", "vraag", "--corpus", str(tmp_path / "leeg"), cache_dir=cache_dir)
+    out = cli("search", "vraag", "--corpus", str(tmp_path / "leeg"), cache_dir=cache_dir)
     assert out.returncode == 2 and "geen tekst" in out.stderr
 
 
 def test_index_command(seed_index, cache_dir):
-    out = run_app("index", cache_dir=cache_dir)
+    out = cli("index", cache_dir=cache_dir)
     assert out.returncode == 0, out.stderr
     assert "5 documenten" in out.stdout
 
@@ -125,6 +125,6 @@ def test_a_failing_batch_row_is_not_reported_as_bad_json(cache_dir, tmp_path):
     path = tmp_path / "rows.jsonl"
     path.write_text('{"id": 1, "query": "Wie is Monique Kremer?"}\n{"id": 2, "query": ["geen", "tekst"]}\n',
                     encoding="utf-8")
-    out = run_app("search", "--batch", str(path), cache_dir=cache_dir)
+    out = cli("search", "--batch", str(path), cache_dir=cache_dir)
     first, second = (json.loads(line) for line in out.stdout.splitlines())
     assert first["passages"] and "geen geldig JSON" not in second["error"]

@@ -7,7 +7,7 @@ import pytest
 
 from errors import UserError
 from eval.common import EVAL_DIR, read_jsonl
-from tests.conftest import run_app
+from tests.conftest import cli, run_app
 from verify.quotes import clean_quote
 
 CASES = read_jsonl(EVAL_DIR / "quote_cases.jsonl")
@@ -66,7 +66,7 @@ def test_control_characters_are_ignored(vraagbaak):
 
 
 def test_cli_json_and_batch(seed_index, cache_dir, tmp_path):
-    out = run_app("quote", "Totale inclusie is een utopie", "--json", cache_dir=cache_dir)
+    out = cli("quote", "Totale inclusie is een utopie", "--json", cache_dir=cache_dir)
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
     assert data["verdict"] == "altered"
@@ -74,7 +74,7 @@ def test_cli_json_and_batch(seed_index, cache_dir, tmp_path):
                                        "similarity", "differences"}
     rows = tmp_path / "q.jsonl"
     rows.write_text('{"id": "a", "quote": "dweilen met de kraan open"}\n{"id": "b", "quote": "x"}\n')
-    out = run_app("quote", "--batch", str(rows), cache_dir=cache_dir)
+    out = cli("quote", "--batch", str(rows), cache_dir=cache_dir)
     lines = [json.loads(line) for line in out.stdout.splitlines()]
     assert lines[0]["id"] == "a" and lines[0]["verdict"] == "exact"
     assert lines[1]["id"] == "b" and "te kort" in lines[1]["error"]

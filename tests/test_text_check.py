@@ -9,7 +9,7 @@ import subprocess
 import pytest
 
 from errors import UserError
-from tests.conftest import PYTHON, ROOT, run_app
+from tests.conftest import PYTHON, ROOT, cli
 from verify.quotations import find_quotations
 
 
@@ -91,17 +91,17 @@ def test_block_quotations_in_docx_and_html_files(vraagbaak):
 def test_cli_check_text_json_stdin_and_missing_file(cache_dir, tmp_path):
     path = tmp_path / "stuk.md"
     path.write_text("# Stuk\n\nKremer: „Totale inclusie is een illusie.” En ’t is zo’n „gedoe”.\n", encoding="utf-8")
-    out = run_app("check-text", str(path), "--json", cache_dir=cache_dir)
+    out = cli("check-text", str(path), "--json", cache_dir=cache_dir)
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
     assert data["source"] == "stuk.md" and data["summary"]["exact"] == 1 and data["summary"]["too_short"] == 1
-    readable = run_app("check-text", str(path), cache_dir=cache_dir)
+    readable = cli("check-text", str(path), cache_dir=cache_dir)
     assert "1 exact" in readable.stdout and "Monique Kremer" in readable.stdout
     piped = subprocess.run([PYTHON, str(ROOT / "app.py"), "check-text", "-", "--json"], input=path.read_text(),
                            capture_output=True, text=True, cwd=ROOT, timeout=120,
                            env={**__import__("os").environ, "VRAAGBAAK_CACHE_DIR": str(cache_dir)})
     assert json.loads(piped.stdout)["summary"] == data["summary"]
-    missing = run_app("check-text", str(tmp_path / "weg.txt"), cache_dir=cache_dir)
+    missing = cli("check-text", str(tmp_path / "weg.txt"), cache_dir=cache_dir)
     assert missing.returncode == 2 and "bestaat niet" in missing.stderr
 
 
@@ -134,16 +134,16 @@ def test_a_report_carries_everything_to_verify_it_and_rechecks(vraagbaak):
 def test_cli_report_files_and_verify_report(cache_dir, tmp_path):
     path = tmp_path / "stuk.txt"
     path.write_text("Kremer: „Totale inclusie is een illusie.” En verder niets.\n", encoding="utf-8")
-    out = run_app("check-text", str(path), "--report", str(tmp_path / "rapport"), cache_dir=cache_dir)
+    out = cli("check-text", str(path), "--report", str(tmp_path / "rapport"), cache_dir=cache_dir)
     assert out.returncode == 0, out.stderr
     assert (tmp_path / "rapport.html").exists()
-    ok = run_app("verify-report", str(tmp_path / "rapport.json"), cache_dir=cache_dir)
+    ok = cli("verify-report", str(tmp_path / "rapport.json"), cache_dir=cache_dir)
     assert ok.returncode == 0 and "klopt nog" in ok.stdout
     report = json.loads((tmp_path / "rapport.json").read_text(encoding="utf-8"))
     report["items"][0]["sources"][0]["text"] = "Een zin die nergens staat"
     (tmp_path / "oud.json").write_text(json.dumps(report), encoding="utf-8")
-    bad = run_app("verify-report", str(tmp_path / "oud.json"), cache_dir=cache_dir)
+    bad = cli("verify-report", str(tmp_path / "oud.json"), cache_dir=cache_dir)
     assert bad.returncode == 1 and "klopt niet meer" in bad.stdout
     (tmp_path / "geen.json").write_text("[1, 2]", encoding="utf-8")
-    wrong = run_app("verify-report", str(tmp_path / "geen.json"), cache_dir=cache_dir)
+    wrong = cli("verify-report", str(tmp_path / "geen.json"), cache_dir=cache_dir)
     assert wrong.returncode == 2 and "geen rapport" in wrong.stderr

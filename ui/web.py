@@ -189,8 +189,13 @@ def chat_tab(app: Vraagbaak) -> None:
     def feedback(data: gr.LikeData, turns: list):
         turn_no = data.index // 2 if isinstance(data.index, int) else (data.index[0] // 2 if data.index else 0)
         turn = turns[turn_no] if 0 <= turn_no < len(turns) else {}
-        app.save_feedback({"liked": bool(data.liked), "question": turn.get("question"),
-                           "answer": turn.get("answer"), "sources": turn.get("sources", [])})
+        try:
+            app.save_feedback({"liked": bool(data.liked), "question": turn.get("question"),
+                               "answer": turn.get("answer"), "sources": turn.get("sources", [])})
+        except UserError as exc:
+            log.error("feedback not saved: %s", exc.english)
+            gr.Warning(exc.dutch, title=ui_text("warning_title"))
+            return
         gr.Info(ui_text("feedback_thanks"), title=ui_text("info_title"))
 
     with gr.Tab(ui_text("tab_chat"), id="chat"):
@@ -403,7 +408,7 @@ def build(app: Vraagbaak) -> gr.Blocks:
     def model_state():
         state = app.model_state
         text = ui_text("model_state_ready") if state == "ready" else (
-            ui_text("model_state_error") if state == "error" else ui_text("model_state_loading"))
+            (app.model_error or ui_text("model_state_error")) if state == "error" else ui_text("model_state_loading"))
         return text, gr.Timer(active=state not in ("ready", "error"))
 
     with gr.Blocks(title=ui_text("title"), analytics_enabled=False) as page:

@@ -5,15 +5,17 @@ from __future__ import annotations
 import json
 from typing import Iterator
 
-from answer.llm import LLM, Messages, Timing
+from answer.llm import LLM, Messages, ModelFault, Timing
 from config import Settings
 
 
 def load(settings: Settings) -> LLM:
-    return _client(settings.llm_url, settings.llm_model)
+    return _client(settings.llm_url, settings.llm_model, settings.llm_timeout_s)
 
 
-def _client(url: str, model: str) -> LLM:
+def _client(url: str, model: str, timeout_s: float) -> LLM:
+    """A server that is down, silent for `timeout_s`, or answers something other than an SSE chat stream
+    raises ModelFault; the pipeline shows the user why and search and quotes go on."""
     import httpx
 
     base = url.rstrip("/")
@@ -29,9 +31,21 @@ def _client(url: str, model: str) -> LLM:
             body["continue_final_message"], body["add_generation_prompt"] = True, False
         if grammar:
             body["grammar"] = grammar  # llama.cpp server; others ignore it and the reply is parsed leniently
-        with httpx.stream("POST", f"{base}/chat/completions", json=body, timeout=httpx.Timeout(300, connect=10)) as r:
+        try:
+            yield from _read(body, timing)
+        except httpx.ConnectError as exc:
+            raise ModelFault("unreachable", f"no LLM server at {base}: {exc}") from exc
+        except httpx.TimeoutException as exc:
+            raise ModelFault("timeout", f"LLM server at {base} silent for {timeout_s}s ({type(exc).__name__})") from exc
+        except (ValueError, TypeError, AttributeError, httpx.HTTPError) as exc:  # not JSON chunks, a broken stream
+            raise ModelFault("garbage", f"LLM server at {base} sent an unreadable reply: {exc}") from exc
+
+    def _read(body: dict, timing: Timing) -> Iterator[str]:
+        wrote = False
+        with httpx.stream("POST", f"{base}/chat/completions", json=body,
+                          timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, 10))) as r:
             if r.status_code != 200:
-                raise RuntimeError(f"LLM server at {base} answered HTTP {r.status_code}: {r.read()[:300]!r}")
+                raise ModelFault("garbage", f"LLM server at {base} answered HTTP {r.status_code}: {r.read()[:300]!r}")
             for line in r.iter_lines():
                 if not line.startswith("data:"):
                     continue
@@ -42,9 +56,12 @@ def _client(url: str, model: str) -> LLM:
                 for choice in chunk.get("choices", []):
                     piece = (choice.get("delta") or {}).get("content")
                     if piece:
+                        wrote = True
                         yield piece
                 if t := chunk.get("timings"):
                     timing.prompt_tokens, timing.cached_tokens = t.get("prompt_n"), t.get("cache_n")
                     timing.prompt_ms, timing.generation_ms = t.get("prompt_ms"), t.get("predicted_ms")
+        if not wrote:
+            raise ModelFault("garbage", f"LLM server at {base} sent no text (HTTP 200 without an SSE chat stream)")
 
     return LLM(name=f"{model or 'default'}@{base}", backend="openai", _stream=stream)

@@ -1,0 +1,80 @@
+"""Passage-side e5 vectors by the sha256 of their text, one file per embedder in <cache_dir>/embeddings/.
+
+Both kinds of text the app embeds go through it: the passages of every index (a rebuild after adding documents
+embeds only the new ones) and the sentences evidence lines are drawn from (so that after the first start a
+question, or the next start's ahead-of-time pass, embeds nothing it has seen before). The key is the text
+itself, so a stale file can only cost time, never give a wrong vector; two processes saving at once lose
+entries, not correctness (the last writer wins; what it lacked is embedded again).
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from atomic import atomic_write
+from retrieval.embed import Embedder
+
+log = logging.getLogger(__name__)
+BATCH = 16
+
+
+class EmbeddingCache:
+    """`cache(texts)` -> their vectors, embedding only the texts not seen before. Thread-safe. Without a
+    cache_dir it lives in memory only."""
+
+    def __init__(self, embedder: Embedder, cache_dir: str | Path | None = None):
+        self.embedder = embedder
+        self.path = _file(Path(cache_dir), embedder) if cache_dir is not None else None
+        self._vectors = _load(self.path) if self.path else {}
+        self._lock = threading.Lock()
+
+    def __call__(self, texts: list[str]) -> np.ndarray:
+        return self.embed(texts)[0]
+
+    def embed(self, texts: list[str], progress: Callable[[int, int], None] | None = None) -> tuple[np.ndarray, int]:
+        """(vectors of `texts` in order, how many had to be embedded now)."""
+        with self._lock:
+            keys = [hashlib.sha256(t.encode("utf-8")).hexdigest() for t in texts]
+            missing = sorted({k: t for k, t in zip(keys, texts) if k not in self._vectors}.items())
+            for i in range(0, len(missing), BATCH):
+                chunk = missing[i:i + BATCH]
+                for (k, _), v in zip(chunk, self.embedder.embed_passages([t for _, t in chunk])):
+                    self._vectors[k] = v
+                if progress:
+                    progress(min(i + BATCH, len(missing)), len(missing))
+            if missing and self.path:
+                _save(self.path, self._vectors, self.embedder.dim)
+            if not keys:
+                return np.zeros((0, self.embedder.dim), np.float32), 0
+            return np.stack([self._vectors[k] for k in keys]).astype(np.float32), len(missing)
+
+
+def _file(cache_dir: Path, embedder: Embedder) -> Path:
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in embedder.name)
+    return cache_dir / "embeddings" / f"{safe}.npz"
+
+
+def _load(path: Path) -> dict[str, np.ndarray]:
+    if not path.exists():
+        return {}
+    try:
+        with np.load(path) as data:
+            keys, vecs = data["keys"], data["vectors"]
+        return {str(k): v for k, v in zip(keys, vecs)}
+    except Exception as exc:  # a damaged cache only costs re-embedding
+        log.warning("embedding cache %s unreadable (%s); starting a new one", path, exc)
+        return {}
+
+
+def _save(path: Path, vectors: dict[str, np.ndarray], dim: int) -> None:
+    keys = np.array(list(vectors.keys()), dtype="<U64")
+    vecs = np.stack(list(vectors.values())).astype(np.float32) if vectors else np.zeros((0, dim), np.float32)
+    try:
+        atomic_write(path, lambda fh: np.savez(fh, keys=keys, vectors=vecs))
+    except OSError as exc:  # a full or read-only cache folder costs time later, not this answer
+        log.warning("embedding cache %s not saved (%s)", path, exc)

@@ -1,0 +1,240 @@
+"""Faults, each made real: a model server that is down, silent or talks nonsense; the model package missing; a
+full or read-only disk (a tmpfs in a private mount namespace); the app killed in the middle of an add.
+
+Each must end in a clear Dutch message (an English log line, exit code 3 on the command line), nothing lost or
+half-written, and search and quote checks going on as before."""
+from __future__ import annotations
+
+import http.server
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from corpus import library
+from corpus.load import load_corpus
+from errors import ServiceFailure
+from service import Vraagbaak, settings_from
+from tests.conftest import PYTHON, ROOT, run_app
+
+QUESTION = "Hoeveel vrijwilligers zijn er in Nederland?"  # passes the gate: the model is asked
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class _BadServer(http.server.BaseHTTPRequestHandler):
+    """An OpenAI-compatible address that misbehaves in the way `mode` says."""
+
+    mode = "garbage"
+
+    def do_POST(self):  # noqa: N802 (http.server's name)
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        if self.mode == "slow":
+            time.sleep(8)
+        status = 500 if self.mode == "error" else 200
+        body = {"garbage": b"<html><body>Bad gateway</body></html>", "error": b"internal error",
+                "broken": b"data: {\"choices\": [{\"delta\": {\"content\": \"Zin",
+                "slow": b"data: [DONE]\n\n"}[self.mode]
+        self.send_response(status)
+        self.send_header("Content-Type", "text/event-stream" if self.mode == "broken" else "text/html")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        try:
+            self.wfile.write(body)
+        except OSError:  # the client gave up first (slow)
+            pass
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture()
+def bad_server():
+    servers = []
+
+    def start(mode: str) -> str:
+        handler = type("Handler", (_BadServer,), {"mode": mode})
+        srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        srv.daemon_threads = True
+        threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        servers.append(srv)
+        return f"http://127.0.0.1:{srv.server_address[1]}/v1"
+
+    yield start
+    for srv in servers:
+        srv.shutdown()
+
+
+@pytest.mark.parametrize("mode, reason", [
+    ("down", "niet bereikbaar"), ("slow", "niet op tijd"), ("garbage", "onleesbaar"), ("broken", "onleesbaar"),
+    ("error", "onleesbaar"),
+])
+def test_model_server_faults_give_a_message_and_search_goes_on(seed_index, settings, bad_server, mode, reason):
+    url = f"http://127.0.0.1:{_free_port()}/v1" if mode == "down" else bad_server(mode)
+    app = Vraagbaak(settings_from({**vars(settings), "llm_url": url, "llm_timeout_s": 1}, environ={}))
+    t0 = time.perf_counter()
+    with pytest.raises(ServiceFailure) as err:
+        app.ask(QUESTION)
+    assert time.perf_counter() - t0 < 5  # the timeout holds: nobody waits for a silent server
+    assert err.value.key == "model_failed" and reason in err.value.dutch and err.value.exit_code == 3
+    assert "zoeken en citaten controleren werken gewoon" in err.value.dutch
+    assert "117.000 vrijwilligers" in " ".join(h.passage.text for h in app.search(QUESTION, 3))
+    assert app.quote("Totale inclusie is een illusie").verdict == "exact"
+
+
+def test_model_server_down_on_the_command_line(seed_index, cache_dir):
+    out = run_app("ask", QUESTION, "--llm-url", f"http://127.0.0.1:{_free_port()}/v1", cache_dir=cache_dir)
+    assert out.returncode == 3, out.stderr
+    assert "modelserver is niet bereikbaar" in out.stderr and "Traceback" not in out.stderr
+    assert "ERROR" in out.stderr and "no LLM server at" in out.stderr  # the English line for the logs
+
+
+def test_model_package_missing_names_what_to_install(seed_index, settings, monkeypatch):
+    monkeypatch.setitem(sys.modules, "ik_llama_cpp", None)  # as if the wheel were not installed
+    app = Vraagbaak(settings)
+    with pytest.raises(ServiceFailure) as err:
+        app.ask(QUESTION)
+    requirement = next(line for line in (ROOT / "requirements.txt").read_text().splitlines()
+                       if line.startswith("ik-llama-cpp-python=="))
+    assert err.value.key == "model_package_missing" and requirement in err.value.dutch
+    assert "./setup.sh" in err.value.dutch
+    assert app.model_state == "error" and requirement in (app.model_error or "")  # what the page's status line says
+    assert "117.000 vrijwilligers" in " ".join(h.passage.text for h in app.search(QUESTION, 3))
+    assert app.quote("Totale inclusie is een illusie").verdict == "exact"
+
+
+# ---- a full or read-only disk, for real: a tiny tmpfs in a mount namespace of our own -------------------------
+
+def _unshare_mount_works() -> bool:
+    return shutil.which("unshare") is not None and subprocess.run(
+        ["unshare", "-rm", "sh", "-c", "mount -t tmpfs -o size=16k tmpfs /mnt"], capture_output=True).returncode == 0
+
+
+needs_mount_ns = pytest.mark.skipif(not _unshare_mount_works(), reason="needs unshare -rm (user and mount namespaces)")
+
+FEEDBACK_SCRIPT = """
+import json, sys
+from service import Vraagbaak, settings_from
+from errors import UserError
+app = Vraagbaak(settings_from({"feedback_dir": sys.argv[1]}, environ={}))
+try:
+    app.save_feedback({"liked": True, "question": "Wat is sociaal werk?", "answer": "x" * 20000, "sources": []})
+    print(json.dumps({"saved": True}))
+except UserError as exc:
+    print(json.dumps({"saved": False, "dutch": exc.dutch, "english": exc.english}))
+"""
+
+
+def _in_namespace(tmp_path: Path, how: str, command: str) -> subprocess.CompletedProcess:
+    """Run `command` with tmp_path/disk a 64 KiB tmpfs that is full ('full') or read-only ('ro')."""
+    disk = tmp_path / "disk"
+    disk.mkdir(exist_ok=True)
+    prepare = {
+        # one earlier feedback line, then fill the rest but for 200 bytes
+        "full": f"printf '%s\\n' '{{\"liked\": false}}' > {disk}/feedback.jsonl; mkdir -p {disk}/added; "
+                f"head -c $(( $(stat -f -c '%a*%S' {disk}) - 200 )) /dev/zero > {disk}/filler 2>/dev/null; true",
+        "ro": f"printf '%s\\n' '{{\"liked\": false}}' > {disk}/feedback.jsonl; mkdir -p {disk}/added; "
+              f"mount -o remount,ro {disk}",
+    }[how]
+    script = f"mount -t tmpfs -o size=64k tmpfs {disk} && {prepare} && {command}"
+    return subprocess.run(["unshare", "-rm", "sh", "-c", script], capture_output=True, text=True, timeout=300,
+                          cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+
+
+@needs_mount_ns
+@pytest.mark.parametrize("how, reason", [("full", "de schijf is vol"), ("ro", "de map is alleen-lezen")])
+def test_feedback_on_a_full_or_read_only_disk(tmp_path, how, reason):
+    script = tmp_path / "feedback.py"
+    script.write_text(FEEDBACK_SCRIPT)
+    disk = tmp_path / "disk"
+    out = _in_namespace(tmp_path, how, f"{PYTHON} {script} {disk} && cat {disk}/feedback.jsonl")
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout.splitlines()[0])
+    assert result == {"saved": False, "dutch": f"Uw beoordeling kon niet worden opgeslagen: {reason}. Er is niets "
+                                               "veranderd.", "english": result["english"]}
+    assert out.stdout.splitlines()[1:] == ['{"liked": false}']  # the earlier line whole, nothing half-written
+
+
+@needs_mount_ns
+@pytest.mark.parametrize("how, reason", [("full", "de schijf is vol"), ("ro", "de map is alleen-lezen")])
+def test_adding_a_document_to_a_full_or_read_only_disk(tmp_path, cache_dir, how, reason):
+    doc = tmp_path / "verslag.txt"
+    doc.write_text("Verslag\n\n" + "In de wijk helpen vrijwilligers elke week bij de voedselbank. " * 300,
+                   encoding="utf-8")
+    disk = tmp_path / "disk"
+    out = _in_namespace(tmp_path, how, f"VRAAGBAAK_CACHE_DIR={cache_dir} VRAAGBAAK_ADDED_DIR={disk}/added "
+                                       f"{PYTHON} app.py add {doc}; echo \"exit=$?\"; ls -A {disk}/added")
+    lines = out.stdout.splitlines()
+    assert "exit=3" in lines, out.stdout + out.stderr
+    assert f"Het document kon niet worden opgeslagen: {reason}. Er is niets veranderd." in out.stderr
+    assert "Traceback" not in out.stderr and "could not save document" in out.stderr
+    stored = lines[lines.index("exit=3") + 1:]
+    assert not [n for n in stored if n.endswith(".txt") or n.endswith(".tmp")], stored  # nothing half-written
+
+
+# ---- killed in the middle of an add ----------------------------------------------------------------------
+
+def test_killed_during_an_add_leaves_the_corpus_before_or_after(tmp_path, cache_dir):
+    """kill -9 at three moments of `app.py add`: before the file is stored, right after it is (the index not yet
+    updated), and while the index is being built. Each time the folder holds the old corpus or the whole new
+    document, and the next start serves an index that matches the folder exactly."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "buurt.txt").write_text("Buurtwerk\n\nIn Zwolle organiseert het buurtwerk elke week een koffieochtend "
+                                      "voor ouderen.\n", encoding="utf-8")
+    cache = tmp_path / "cache"
+    env = {**os.environ, "VRAAGBAAK_CACHE_DIR": str(cache), "VRAAGBAAK_CORPUS": str(corpus)}
+    moments = {
+        "before the file is stored": lambda: True,
+        "right after the file is stored": lambda: (corpus / "moestuin.txt").exists(),
+        "while the index is built": lambda: any((cache / "index").glob(".*building-*")),
+    }
+    for round_no, (moment, ready) in enumerate(moments.items()):
+        # new words each round, so that no round finds its passages in the embedding cache of the one before
+        new = tmp_path / f"{round_no}" / "moestuin.txt"
+        new.parent.mkdir()
+        new.write_text("Moestuinen in de wijk\n\n" + "\n\n".join(
+            f"Ronde {round_no}, alinea {i}: in wijk {i} helpen {i + 3} vrijwilligers bij de moestuin." for i in range(40)
+        ) + "\n", encoding="utf-8")
+        reference = settings_from({"corpus": str(_copy(corpus, tmp_path / f"reference{round_no}"))}, environ={})
+        expected = library.add_file(reference, "moestuin.txt", new.read_bytes()).path.read_text(encoding="utf-8")
+        proc = subprocess.Popen([PYTHON, str(ROOT / "app.py"), "add", str(new)], env=env, cwd=ROOT,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.time() + 60
+        while not ready() and time.time() < deadline and proc.poll() is None:
+            time.sleep(0.005)
+        if moment == "before the file is stored":
+            time.sleep(0.2)  # interpreter started, nothing written yet
+        assert proc.poll() is None, f"the add finished before it could be killed {moment}"
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+
+        names = sorted(p.name for p in corpus.iterdir() if not p.name.startswith("."))
+        assert names in (["buurt.txt"], ["buurt.txt", "moestuin.txt"]), (moment, names)
+        if "moestuin.txt" in names:
+            assert (corpus / "moestuin.txt").read_text(encoding="utf-8") == expected, moment  # whole, never half
+        settings = settings_from({"cache_dir": str(cache), "corpus": str(corpus)}, environ={})
+        index = Vraagbaak(settings).retriever.index  # the next start
+        on_disk = load_corpus([corpus], settings.max_passage_chars)
+        assert [p.to_dict() for p in index.passages] == [p.to_dict() for p in on_disk.passages], moment
+        assert index.dense.ntotal == len(on_disk.passages)
+        if "moestuin.txt" in names:
+            assert "moestuin.txt" in library.removable(settings)  # ours, so it can be removed again
+            library.remove(settings, "moestuin.txt")
+
+
+def _copy(src: Path, dst: Path) -> Path:
+    shutil.copytree(src, dst)
+    return dst
