@@ -4,8 +4,11 @@ from __future__ import annotations
 import io
 import os
 import shutil
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
 from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
@@ -81,3 +84,56 @@ def cli(*args: str, cache_dir: Path, env: dict | None = None) -> subprocess.Comp
         os.environ.clear()
         os.environ.update(saved)
     return subprocess.CompletedProcess(["app.py", *args], code, out.getvalue(), err.getvalue())
+
+
+# ---- the real web app and Debian's Chromium, for the tests that use the page as a person would ----------
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        "--disable-dev-shm-usage"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_app(cache_dir, tmp_path_factory, *extra):
+    """`python app.py --port P EXTRA` on a free port with its own feedback and added folders; (process, info)."""
+    port = free_port()
+    feedback = tmp_path_factory.mktemp("feedback")
+    env = {**os.environ, "VRAAGBAAK_CACHE_DIR": str(cache_dir), "VRAAGBAAK_FEEDBACK_DIR": str(feedback),
+           "VRAAGBAAK_ADDED_DIR": str(tmp_path_factory.mktemp("added"))}
+    log = open(tmp_path_factory.mktemp("log") / "server.log", "w")
+    proc = subprocess.Popen([PYTHON, str(ROOT / "app.py"), "--port", str(port), *extra], env=env, stdout=log,
+                            stderr=subprocess.STDOUT, cwd=ROOT)
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            break
+        except OSError:
+            if proc.poll() is not None:
+                raise RuntimeError(f"app exited: {Path(log.name).read_text()[-2000:]}")
+            time.sleep(0.5)
+    else:
+        proc.kill()
+        raise RuntimeError("app did not start")
+    return proc, {"url": url, "feedback": feedback, "log": Path(log.name), "added": env["VRAAGBAAK_ADDED_DIR"]}
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian's chromium is not installed (run-tests.sh installs it)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        yield b
+        b.close()
+
+

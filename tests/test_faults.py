@@ -10,7 +10,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -23,15 +22,9 @@ from corpus import library
 from corpus.load import load_corpus
 from errors import ServiceFailure
 from service import Vraagbaak, settings_from
-from tests.conftest import PYTHON, ROOT, run_app
+from tests.conftest import PYTHON, ROOT, free_port, run_app, start_app
 
 QUESTION = "Hoeveel vrijwilligers zijn er in Nederland?"  # passes the gate: the model is asked
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class _BadServer(http.server.BaseHTTPRequestHandler):
@@ -82,7 +75,7 @@ def bad_server():
     ("error", "onleesbaar"),
 ])
 def test_model_server_faults_give_a_message_and_search_goes_on(seed_index, settings, bad_server, mode, reason):
-    url = f"http://127.0.0.1:{_free_port()}/v1" if mode == "down" else bad_server(mode)
+    url = f"http://127.0.0.1:{free_port()}/v1" if mode == "down" else bad_server(mode)
     app = Vraagbaak(settings_from({**vars(settings), "llm_url": url, "llm_timeout_s": 1}, environ={}))
     t0 = time.perf_counter()
     with pytest.raises(ServiceFailure) as err:
@@ -95,7 +88,7 @@ def test_model_server_faults_give_a_message_and_search_goes_on(seed_index, setti
 
 
 def test_model_server_down_on_the_command_line(seed_index, cache_dir):
-    out = run_app("ask", QUESTION, "--llm-url", f"http://127.0.0.1:{_free_port()}/v1", cache_dir=cache_dir)
+    out = run_app("ask", QUESTION, "--llm-url", f"http://127.0.0.1:{free_port()}/v1", cache_dir=cache_dir)
     assert out.returncode == 3, out.stderr
     assert "modelserver is niet bereikbaar" in out.stderr and "Traceback" not in out.stderr
     assert "ERROR" in out.stderr and "no LLM server at" in out.stderr  # the English line for the logs
@@ -238,3 +231,30 @@ def test_killed_during_an_add_leaves_the_corpus_before_or_after(tmp_path, cache_
 def _copy(src: Path, dst: Path) -> Path:
     shutil.copytree(src, dst)
     return dst
+
+
+@pytest.mark.browser
+def test_the_page_with_its_model_server_down_answers_with_a_message_and_checks_quotes(
+        seed_index, cache_dir, tmp_path_factory, browser):
+    proc, info = start_app(cache_dir, tmp_path_factory, "--llm-url", f"http://127.0.0.1:{free_port()}/v1",
+                           "--llm-timeout-s", "2")
+    try:
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(info["url"], wait_until="load")
+        page.wait_for_selector("#question textarea", timeout=30_000)
+        page.fill("#question textarea", QUESTION)
+        page.click("#send")
+        page.wait_for_function("document.querySelector('#chatbot').innerText.includes('niet bereikbaar')",
+                               timeout=30_000)
+        said = page.locator("#chatbot .message").last.inner_text()
+        assert "Het taalmodel geeft nu geen antwoord (de modelserver is niet bereikbaar)" in said
+        assert "117.000 vrijwilligers" in page.locator("#sources").text_content()  # what was found is still shown
+        page.get_by_role("tab", name="Citaat controleren").click()
+        page.fill("#quote textarea", "Totale inclusie is een illusie")
+        page.click("#check")
+        page.wait_for_selector("#verdict [data-verdict=exact]", timeout=30_000)
+        page.close()
+        assert "no LLM server at" in info["log"].read_text()  # the English line for the logs
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)

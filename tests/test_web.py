@@ -2,74 +2,23 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import socket
-import subprocess
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import PYTHON, ROOT
+from tests.conftest import ROOT, start_app
 
 pytestmark = pytest.mark.browser
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SHOTS = ROOT / "docs" / "screenshots"
-ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        "--disable-dev-shm-usage"]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _start(cache_dir, tmp_path_factory, *extra):
-    port = _free_port()
-    feedback = tmp_path_factory.mktemp("feedback")
-    env = {**os.environ, "VRAAGBAAK_CACHE_DIR": str(cache_dir), "VRAAGBAAK_FEEDBACK_DIR": str(feedback),
-           "VRAAGBAAK_ADDED_DIR": str(tmp_path_factory.mktemp("added"))}
-    log = open(tmp_path_factory.mktemp("log") / "server.log", "w")
-    proc = subprocess.Popen([PYTHON, str(ROOT / "app.py"), "--port", str(port), *extra], env=env, stdout=log,
-                            stderr=subprocess.STDOUT, cwd=ROOT)
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        try:
-            urllib.request.urlopen(url, timeout=2)
-            break
-        except OSError:
-            if proc.poll() is not None:
-                raise RuntimeError(f"app exited: {Path(log.name).read_text()[-2000:]}")
-            time.sleep(0.5)
-    else:
-        proc.kill()
-        raise RuntimeError("app did not start")
-    return proc, {"url": url, "feedback": feedback, "log": Path(log.name), "added": env["VRAAGBAAK_ADDED_DIR"]}
 
 
 @pytest.fixture(scope="module")
 def server(seed_index, cache_dir, tmp_path_factory):
-    proc, info = _start(cache_dir, tmp_path_factory)
+    proc, info = start_app(cache_dir, tmp_path_factory)
     yield info
     proc.terminate()
     proc.wait(timeout=30)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian's chromium is not installed (run-tests.sh installs it)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        yield b
-        b.close()
 
 
 @pytest.fixture()
@@ -232,7 +181,7 @@ def test_upload_documents_from_the_sources_page(page, tmp_path):
 
 
 def test_demo_mode_has_large_text_and_nothing_to_break(browser, seed_index, cache_dir, tmp_path_factory):
-    proc, info = _start(cache_dir, tmp_path_factory, "--demo")
+    proc, info = start_app(cache_dir, tmp_path_factory, "--demo")
     try:
         context = browser.new_context(viewport={"width": 1400, "height": 1000})
         pg = context.new_page()
@@ -254,7 +203,7 @@ def test_demo_mode_has_large_text_and_nothing_to_break(browser, seed_index, cach
 
 def test_event_mode_phones_join_visitors_change_nothing_and_the_kiosk_resets(browser, seed_index, cache_dir,
                                                                             tmp_path_factory, tmp_path):
-    proc, info = _start(cache_dir, tmp_path_factory, "--demo", "--host", "0.0.0.0", "--kiosk-reset-s", "3")
+    proc, info = start_app(cache_dir, tmp_path_factory, "--demo", "--host", "0.0.0.0", "--kiosk-reset-s", "3")
     try:
         token_line = ""
         deadline = time.time() + 30
