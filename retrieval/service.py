@@ -15,6 +15,7 @@ import numpy as np
 from config import Settings
 from corpus.library import corpus_paths
 from corpus.load import load_corpus
+from corpus.markup import strip_markup
 from corpus.model import Document
 from errors import UserError
 from retrieval.embed import Embedder
@@ -32,7 +33,7 @@ def check_query(query: str | None) -> str:
     """The query without control characters; UserError when it is empty, has no word, or is too long."""
     if query is not None and not isinstance(query, str):
         raise UserError("not_text", f"query is a {type(query).__name__}, not text")
-    q = "".join(ch for ch in (query or "") if ch.isprintable() or ch in "\n\t").strip()
+    q = "".join(ch for ch in strip_markup(query or "") if ch.isprintable() or ch in "\n\t").strip()
     if not q:
         raise UserError("empty_query", "empty query")
     if not re.search(r"\w", q):

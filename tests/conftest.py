@@ -122,7 +122,8 @@ def start_app(cache_dir, tmp_path_factory, *extra):
     else:
         proc.kill()
         raise RuntimeError("app did not start")
-    return proc, {"url": url, "feedback": feedback, "log": Path(log.name), "added": env["VRAAGBAAK_ADDED_DIR"]}
+    return proc, {"url": url, "feedback": feedback, "log": Path(log.name), "added": env["VRAAGBAAK_ADDED_DIR"],
+                  "pid": proc.pid}
 
 
 @pytest.fixture(scope="session")

@@ -83,3 +83,8 @@ def test_cli_json_and_batch(seed_index, cache_dir, tmp_path):
 def test_cli_readable_shows_the_difference(seed_index, cache_dir):
     out = run_app("quote", "Het formele sociaal werk bestaat nu zo'n 50 jaar in China", cache_dir=cache_dir)
     assert out.returncode == 0 and "Gewijzigd" in out.stdout and "„50” ↔ bron „30”" in out.stdout
+
+
+def test_markup_pasted_with_a_quotation_is_not_part_of_it(vraagbaak):
+    assert vraagbaak.quote("<p>Totale inclusie is een <b>illusie</b></p>").verdict == "exact"
+    assert vraagbaak.quote("<script>alert(1)</script>„Totale inclusie is een illusie”").verdict == "exact"

@@ -4,8 +4,10 @@ from __future__ import annotations
 import pytest
 
 from corpus.load import load_corpus
+from errors import UserError
 from retrieval.embed import load_embedder
 from retrieval.search import search
+from retrieval.service import check_query
 from retrieval.store import open_index
 
 
@@ -49,3 +51,19 @@ def test_sentence_transformers_backend(tmp_path):
     assert embedder.dim == 384 and embedder.name.startswith("st:")
     hits = search(index, embedder, "Which pet animal purrs?", k=2, fusion="dense")
     assert hits[0].passage.doc == "cats.txt"
+
+
+@pytest.mark.parametrize("typed, asked", [
+    ("<script>alert(1)</script> Wat is sociaal werk?", "Wat is sociaal werk?"),
+    ("Wat betekent <b>hybriditeit</b>?", "Wat betekent hybriditeit ?"),
+    ("<!-- x --> Wie is Kremer? &amp; wat zegt zij?", "Wie is Kremer? & wat zegt zij?"),
+    ("Is 5 < 6 en 7 > 3?", "Is 5 < 6 en 7 > 3?"),  # not a tag: left as typed
+])
+def test_markup_in_a_question_is_not_part_of_it(typed, asked):
+    assert check_query(typed) == asked
+
+
+def test_a_question_of_only_markup_is_empty():
+    with pytest.raises(UserError) as err:
+        check_query("<script>alert('Wat is sociaal werk?')</script><style>b{}</style>")
+    assert err.value.key == "empty_query"

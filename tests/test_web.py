@@ -71,6 +71,7 @@ def test_chat_streams_a_verified_answer_with_a_clickable_citation(page, server):
         time.sleep(0.2)
     record = json.loads(feedback.read_text().splitlines()[-1])
     assert record["liked"] is True and "China" in record["question"] and "30" in record["answer"]
+    assert set(record) == {"time", "liked", "question", "answer", "sources"}  # nothing about the visitor
     assert record["sources"] and record["sources"][0]["doc"] == "004_2ca47b64a9ad85fe.txt"
 
 
@@ -141,6 +142,16 @@ def test_page_loads_nothing_from_the_internet(page):
     page.wait_for_timeout(1000)
     external = [u for u in page.requests if not u.startswith(("http://127.0.0.1", "http://localhost", "data:", "blob:"))]
     assert not external, external
+
+
+def test_listens_on_loopback_only_and_makes_no_share_link(server):
+    import psutil
+
+    listening = [c.laddr for c in psutil.Process(server["pid"]).net_connections(kind="inet")
+                 if c.status == psutil.CONN_LISTEN]
+    assert listening and all(addr.ip == "127.0.0.1" for addr in listening), listening
+    log = server["log"].read_text()
+    assert "gradio.live" not in log and "public URL" not in log, log[-1000:]
 
 
 def test_named_api_endpoints(server):

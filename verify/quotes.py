@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from rapidfuzz.distance import Indel
 
+from corpus.markup import strip_markup
 from corpus.model import Document, Passage
 from errors import UserError
 from retrieval.text import STOPWORDS, strip_accents
@@ -103,7 +104,7 @@ def build_quote_index(documents: list[Document], passages: list[Passage]) -> Quo
 
 def clean_quote(quote: str | None) -> str:
     """Strip control characters and surrounding quotation marks; reject empty, one-word and huge input."""
-    text = "".join(ch if (ch.isprintable() or ch in "\n\t") else " " for ch in (quote or ""))
+    text = "".join(ch if (ch.isprintable() or ch in "\n\t") else " " for ch in strip_markup(quote or ""))
     text = text.strip()
     if len(text) > MAX_CHARS:
         raise UserError("quote_too_long", f"quote of {len(text)} characters exceeds {MAX_CHARS}",
