@@ -29,3 +29,19 @@ def test_no_message_goes_unused():
               if not any(s == ds and k.startswith(prefix) for ds, prefix in dynamic)
               and f'"{k}"' not in code and f'"{s}.{k}"' not in code and f"'{k}'" not in code]
     assert unused == []
+
+
+def test_huge_input_gets_a_dutch_message_everywhere(vraagbaak):
+    """120,000 characters pasted into each box: a message that says how long it may be, nothing crashes (a text
+    check takes texts up to 500,000 characters: a long text is what it is for)."""
+    import pytest
+
+    from errors import UserError
+
+    huge = "woord " * 20_000
+    for call, text, key in [(vraagbaak.search, huge, "query_too_long"), (vraagbaak.quote, huge, "quote_too_long"),
+                            (vraagbaak.ask, huge, "query_too_long"), (vraagbaak.check_text, huge * 5, "text_too_long")]:
+        with pytest.raises(UserError) as err:
+            call(text)
+        assert err.value.key == key and "te lang" in err.value.dutch, err.value.dutch
+    assert vraagbaak.check_text(huge).quotations == []
