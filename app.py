@@ -320,7 +320,7 @@ def cmd_index(app: Vraagbaak, args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     index = (app.rebuild() if args.rebuild else app.retriever).index
     if index.rebuilt_because and index.rebuilt_because.startswith("corrupt"):
-        print("Let op: de opgeslagen index was beschadigd en is opnieuw opgebouwd.", file=sys.stderr)
+        print(message("ui.index_rebuilt"), file=sys.stderr)
     print(f"Index {index.key}: {len(index.documents)} documenten, {len(index.passages)} passages "
           f"({time.perf_counter() - t0:.1f} s) in {index.path}")
     return 0

@@ -59,6 +59,18 @@ def seed_index(retriever):
     return retriever.index, retriever.embedder
 
 
+@pytest.fixture()
+def small_corpus(tmp_path):
+    """Two short articles in a folder of their own: cheap to index from scratch."""
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    (folder / "a.txt").write_text("Buurthuizen\n\nIn veel wijken zijn de buurthuizen gesloten door bezuinigingen "
+                                  "van de gemeente.", encoding="utf-8")
+    (folder / "b.txt").write_text("Vrijwilligers\n\nVrijwilligers kunnen het werk van beroepskrachten niet "
+                                  "overnemen, zeggen de sociaal werkers.", encoding="utf-8")
+    return folder
+
+
 def run_app(*args: str, cache_dir: Path, env: dict | None = None, timeout: int = 300, cmd_prefix=()):
     """Run `python app.py ARGS` as a user would; return the CompletedProcess."""
     full_env = {**os.environ, "VRAAGBAAK_CACHE_DIR": str(cache_dir), **(env or {})}

@@ -181,15 +181,11 @@ def test_adding_a_document_to_a_full_or_read_only_disk(tmp_path, cache_dir, how,
 
 # ---- killed in the middle of an add ----------------------------------------------------------------------
 
-def test_killed_during_an_add_leaves_the_corpus_before_or_after(tmp_path, cache_dir):
+def test_killed_during_an_add_leaves_the_corpus_before_or_after(tmp_path, small_corpus):
     """kill -9 at three moments of `app.py add`: before the file is stored, right after it is (the index not yet
     updated), and while the index is being built. Each time the folder holds the old corpus or the whole new
     document, and the next start serves an index that matches the folder exactly."""
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    (corpus / "buurt.txt").write_text("Buurtwerk\n\nIn Zwolle organiseert het buurtwerk elke week een koffieochtend "
-                                      "voor ouderen.\n", encoding="utf-8")
-    cache = tmp_path / "cache"
+    corpus, cache = small_corpus, tmp_path / "cache"
     env = {**os.environ, "VRAAGBAAK_CACHE_DIR": str(cache), "VRAAGBAAK_CORPUS": str(corpus)}
     moments = {
         "before the file is stored": lambda: True,
@@ -217,7 +213,7 @@ def test_killed_during_an_add_leaves_the_corpus_before_or_after(tmp_path, cache_
         proc.wait()
 
         names = sorted(p.name for p in corpus.iterdir() if not p.name.startswith("."))
-        assert names in (["buurt.txt"], ["buurt.txt", "moestuin.txt"]), (moment, names)
+        assert names in (["a.txt", "b.txt"], ["a.txt", "b.txt", "moestuin.txt"]), (moment, names)
         if "moestuin.txt" in names:
             assert (corpus / "moestuin.txt").read_text(encoding="utf-8") == expected, moment  # whole, never half
         settings = settings_from({"cache_dir": str(cache), "corpus": str(corpus)}, environ={})
@@ -257,6 +253,33 @@ def test_the_page_with_its_model_server_down_answers_with_a_message_and_checks_q
         page.wait_for_selector("#verdict [data-verdict=exact]", timeout=30_000)
         page.close()
         assert "no LLM server at" in info["log"].read_text()  # the English line for the logs
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+@pytest.mark.browser
+def test_a_corrupt_index_is_rebuilt_and_the_page_says_so(small_corpus, tmp_path, tmp_path_factory, browser):
+    cache = tmp_path / "cache"
+    index = Vraagbaak(settings_from({"cache_dir": str(cache), "corpus": str(small_corpus)}, environ={})).retriever.index
+    with open(index.path / "dense.faiss", "r+b") as fh:  # one flipped byte: the checksum no longer matches
+        fh.seek(100)
+        byte = fh.read(1)
+        fh.seek(100)
+        fh.write(bytes([byte[0] ^ 0xFF]))
+    proc, info = start_app(cache, tmp_path_factory, "--corpus", str(small_corpus),
+                           "--llm-url", f"http://127.0.0.1:{free_port()}/v1")
+    try:
+        page = browser.new_page()
+        page.goto(info["url"], wait_until="load")
+        page.wait_for_function("(document.querySelector('#model-state')?.innerText || '').includes('beschadigd')",
+                               timeout=30_000)
+        page.get_by_role("tab", name="Citaat controleren").click()
+        page.fill("#quote textarea", "In veel wijken zijn de buurthuizen gesloten")
+        page.click("#check")
+        page.wait_for_selector("#verdict [data-verdict=exact]", timeout=30_000)  # the rebuilt index serves
+        page.close()
+        assert "checksum mismatch" in info["log"].read_text()  # the English line for the logs
     finally:
         proc.terminate()
         proc.wait(timeout=30)

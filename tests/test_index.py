@@ -16,17 +16,6 @@ from retrieval.store import corpus_key, load, open_index
 from tests.conftest import PYTHON, ROOT
 
 
-@pytest.fixture()
-def small_corpus(tmp_path):
-    folder = tmp_path / "corpus"
-    folder.mkdir()
-    (folder / "a.txt").write_text("Buurthuizen\n\nIn veel wijken zijn de buurthuizen gesloten door bezuinigingen "
-                                  "van de gemeente.", encoding="utf-8")
-    (folder / "b.txt").write_text("Vrijwilligers\n\nVrijwilligers kunnen het werk van beroepskrachten niet "
-                                  "overnemen, zeggen de sociaal werkers.", encoding="utf-8")
-    return folder
-
-
 def previous_embedder_name(index) -> str:
     return json.loads((index.path / "manifest.json").read_text())["embedder"]
 

@@ -119,16 +119,10 @@ def test_legacy_encodings_are_read_correctly(lib, encoding):
     assert "café ontmoeten ouderen" in stored and "één" in stored
 
 
-def test_incremental_index_equals_a_full_rebuild(tmp_path, cache_dir):
+def test_incremental_index_equals_a_full_rebuild(tmp_path, cache_dir, small_corpus):
     """A corpus of its own (two short articles), so that the from-scratch build it is compared with is cheap."""
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    (corpus / "buurt.txt").write_text("Buurtwerk\n\nIn Zwolle organiseert het buurtwerk elke week een "
-                                      "koffieochtend voor ouderen.\n", encoding="utf-8")
-    (corpus / "schuld.txt").write_text("Schulden\n\nDe gemeente Deventer helpt gezinnen met schulden via een "
-                                       "vast loket.\n\nWachtlijsten zijn er niet meer.\n", encoding="utf-8")
-    lib = settings_from({"cache_dir": str(cache_dir), "corpus": str(corpus), "added_dir": str(tmp_path / "added")},
-                        environ={})
+    lib = settings_from({"cache_dir": str(cache_dir), "corpus": str(small_corpus),
+                         "added_dir": str(tmp_path / "added")}, environ={})
     before = Vraagbaak(lib).retriever.index
     stamp = str(time.time_ns())  # text no earlier test embedded
     unique = ARTICLE.replace("2021", stamp).replace("volgend jaar", f"in {stamp}")

@@ -405,10 +405,14 @@ def api(app: Vraagbaak) -> None:
 
 
 def build(app: Vraagbaak) -> gr.Blocks:
+    repaired = (app.retriever.index.rebuilt_because or "").startswith("corrupt")
+
     def model_state():
         state = app.model_state
         text = ui_text("model_state_ready") if state == "ready" else (
             (app.model_error or ui_text("model_state_error")) if state == "error" else ui_text("model_state_loading"))
+        if repaired:  # the stored index was damaged and has been rebuilt: say so where the state is shown
+            text = f"{ui_text('index_rebuilt')} {text}"
         return text, gr.Timer(active=state not in ("ready", "error"))
 
     with gr.Blocks(title=ui_text("title"), analytics_enabled=False) as page:
