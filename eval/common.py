@@ -40,3 +40,27 @@ def write_result(name: str, payload: dict) -> Path:
     path = RESULTS_DIR / f"{name}.json"
     path.write_text(json.dumps(payload, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     return path
+
+
+def start_app(*extra: str):
+    """`python app.py --port P EXTRA` on a free localhost port, waited for: (process, url, seconds to serve)."""
+    import socket
+    import subprocess
+    import sys
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "--port", str(port), *extra], cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url, t0 = f"http://127.0.0.1:{port}/", time.perf_counter()
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            return proc, url, time.perf_counter() - t0
+        except OSError:
+            if time.perf_counter() - t0 > 180 or proc.poll() is not None:
+                proc.kill()
+                raise RuntimeError("app did not start")
+            time.sleep(0.3)

@@ -8,46 +8,21 @@ searches took while the model queue was full (they must not wait for it).
 """
 from __future__ import annotations
 
-import os
-import socket
 import statistics
-import subprocess
-import sys
 import threading
 import time
-import urllib.request
 
 import config  # noqa: F401
-from config import ROOT
-from eval.common import EVAL_DIR, read_jsonl, write_result
+from eval.common import EVAL_DIR, read_jsonl, start_app, write_result
 
 SESSIONS = 10
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def main() -> None:
     from gradio_client import Client
 
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "--port", str(port)], cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=os.environ.copy())
-    url = f"http://127.0.0.1:{port}/"
+    proc, url, page_ready_s = start_app()
     try:
-        t_start = time.perf_counter()
-        while True:
-            try:
-                urllib.request.urlopen(url, timeout=2)
-                break
-            except OSError:
-                if time.perf_counter() - t_start > 180:
-                    raise RuntimeError("app did not start")
-                time.sleep(0.3)
-        page_ready_s = time.perf_counter() - t_start
         warm = Client(url, verbose=False)
         warm.predict("Wat is de kern van solidariteit?", api_name="/ask")  # model loaded and warm
         questions = [r["question"] for r in read_jsonl(EVAL_DIR / "seed_questions.jsonl")][:SESSIONS]

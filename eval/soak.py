@@ -15,26 +15,15 @@ from __future__ import annotations
 import argparse
 import random
 import statistics
-import subprocess
 import sys
 import threading
 import time
-import urllib.request
 
 import config  # noqa: F401
-from config import ROOT
-from eval.common import EVAL_DIR, read_jsonl, write_result
+from eval.common import EVAL_DIR, read_jsonl, start_app, write_result
 
 QUOTES = ["Totale inclusie is een illusie", "Totale inclusie is een utopie", "dweilen met de kraan open",
           "Sociaal werkers zijn de smeerolie van de samenleving", "Het formele sociaal werk bestaat nu zo'n 30 jaar"]
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _rss_mb(pid: int) -> float:
@@ -107,20 +96,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", default="soak")
     args = ap.parse_args(argv)
 
-    port = _free_port()
-    proc = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "--port", str(port)], cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}/"
+    proc, url, _ = start_app()
     try:
-        t0 = time.time()
-        while True:
-            try:
-                urllib.request.urlopen(url, timeout=2)
-                break
-            except OSError:
-                if time.time() - t0 > 180 or proc.poll() is not None:
-                    raise RuntimeError("app did not start")
-                time.sleep(0.3)
         from gradio_client import Client
 
         Client(url, verbose=False).predict("Wat is de kern van solidariteit?", api_name="/ask")  # model warm
