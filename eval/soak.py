@@ -8,7 +8,8 @@ question (40 %), a quote check (30 %) or a search (30 %; page visitors ask or ch
 thinks 2-8 s, and goes on. A visitor still waiting when the time is up finishes its request. Reported: every
 request's outcome (answered, or an error with its text), how long each kind took, whether waiting visitors
 saw their place in the queue, and the app's memory (RSS) at the start, its peak and at the end, written to
-eval/results/<out>.json. Exit code 1 on any error.
+eval/results/<out>.json. Exit code 1 on any error, or when memory at the end exceeds the start by more than
+--memory-growth (10 %).
 """
 from __future__ import annotations
 
@@ -94,6 +95,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--page", type=int, default=4, help="how many of the visitors use the page (Chromium)")
     ap.add_argument("--seconds", type=float, default=300)
     ap.add_argument("--out", default="soak")
+    ap.add_argument("--memory-growth", type=float, default=0.10,
+                    help="the bound: memory at the end may exceed the start by at most this share")
     args = ap.parse_args(argv)
 
     proc, url, _ = start_app()
@@ -141,13 +144,14 @@ def main(argv: list[str] | None = None) -> int:
             "questions_that_waited_over_10s": tally.waited,
             "of_those_saw_their_queue_position": tally.saw_queue,
             "memory_mb": {"start": round(memory[0][1]), "peak": round(max(m for _, m in memory)),
-                          "end": round(memory[-1][1]), "samples": [(t, round(m)) for t, m in memory]},
+                          "end": round(memory[-1][1]), "bound": round(memory[0][1] * (1 + args.memory_growth)),
+                          "samples": [(t, round(m)) for t, m in memory]},
         }
         path = write_result(args.out, result)
         print({k: v for k, v in result.items() if k != "memory_mb"}, {k: v for k, v in result["memory_mb"].items()
                                                                    if k != "samples"})
         print(f"written to {path}")
-        return 1 if tally.errors else 0
+        return 1 if tally.errors or memory[-1][1] > memory[0][1] * (1 + args.memory_growth) else 0
     finally:
         proc.terminate()
         proc.wait(timeout=30)
