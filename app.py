@@ -323,6 +323,7 @@ def cmd_index(app: Vraagbaak, args: argparse.Namespace) -> int:
         print(message("ui.index_rebuilt"), file=sys.stderr)
     print(f"Index {index.key}: {len(index.documents)} documenten, {len(index.passages)} passages "
           f"({time.perf_counter() - t0:.1f} s) in {index.path}")
+    app.pre_embed()  # a small corpus's sentences too, so that the first question does not wait for them
     return 0
 
 

@@ -1,5 +1,8 @@
-"""One error type for bad input: a Dutch message for the user, an English one for the logs."""
+"""The errors the user is told about: a Dutch message for the user, an English one for the logs; bad input
+(UserError, exit code 2) or a failed service (ServiceFailure, exit code 3)."""
 from __future__ import annotations
+
+import errno
 
 from prompts import message
 
@@ -28,8 +31,6 @@ class ServiceFailure(UserError):
 
 def storage_failure(exc: OSError, what: str) -> ServiceFailure:
     """A failed write (disk full, read-only folder, no permission) as a message that says why in Dutch."""
-    import errno
-
     reason = {errno.ENOSPC: "disk_full", errno.EDQUOT: "disk_full", errno.EROFS: "read_only",
               errno.EACCES: "no_permission", errno.EPERM: "no_permission"}.get(exc.errno, "other")
     return ServiceFailure("storage_failed", f"could not save {what}: {exc}", what=message(f"storage.{what}"),

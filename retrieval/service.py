@@ -52,7 +52,8 @@ class Retriever:
         corpus = load_corpus(corpus_paths(settings), settings.max_passage_chars)
         self.index: Index = open_index(corpus, embedder, Path(settings.cache_dir), settings.max_passage_chars,
                                        rebuild=rebuild, progress=progress)
-        self.vectors = EmbeddingCache(embedder, settings.cache_dir)  # sentences, embedded once per text ever
+        # Sentences of the passages, for evidence lines: embedded once per text (saved by answer.pipeline.pre_embed)
+        self.vectors = EmbeddingCache(embedder, settings.cache_dir, kind="sentences", limit=50_000)
 
     @property
     def documents(self) -> dict[str, Document]:

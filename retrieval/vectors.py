@@ -1,10 +1,11 @@
-"""Passage-side e5 vectors by the sha256 of their text, one file per embedder in <cache_dir>/embeddings/.
+"""Passage-side e5 vectors by the sha256 of their text, in <cache_dir>/embeddings/, one file per embedder and kind.
 
 Both kinds of text the app embeds go through it: the passages of every index (a rebuild after adding documents
-embeds only the new ones) and the sentences evidence lines are drawn from (so that after the first start a
-question, or the next start's ahead-of-time pass, embeds nothing it has seen before). The key is the text
-itself, so a stale file can only cost time, never give a wrong vector; two processes saving at once lose
-entries, not correctness (the last writer wins; what it lacked is embedded again).
+embeds only the new ones) and the sentences evidence lines are drawn from (a small corpus's sentences are
+embedded ahead of time, by `app.py index` or the app's start, and saved, so that a restart embeds none again).
+Sentences met while answering stay in memory only, up to a limit: saving the file on the answering path would
+cost more than it saves. The key is the text itself, so a stale file can only cost time, never give a wrong
+vector; two processes saving at once lose entries, not correctness (the last writer wins).
 """
 from __future__ import annotations
 
@@ -24,39 +25,44 @@ BATCH = 16
 
 
 class EmbeddingCache:
-    """`cache(texts)` -> their vectors, embedding only the texts not seen before. Thread-safe. Without a
-    cache_dir it lives in memory only."""
+    """`cache(texts)` -> their vectors, embedding only the texts not seen before (in memory); `cache.embed(texts)`
+    also saves what it embedded. Thread-safe. Without a cache_dir it lives in memory only; past `limit` vectors
+    it starts over (a long-running app on a large corpus does not grow without bound)."""
 
-    def __init__(self, embedder: Embedder, cache_dir: str | Path | None = None):
-        self.embedder = embedder
-        self.path = _file(Path(cache_dir), embedder) if cache_dir is not None else None
+    def __init__(self, embedder: Embedder, cache_dir: str | Path | None = None, kind: str = "passages",
+                 limit: int | None = None):
+        self.embedder, self.limit = embedder, limit
+        self.path = _file(Path(cache_dir), embedder, kind) if cache_dir is not None else None
         self._vectors = _load(self.path) if self.path else {}
         self._lock = threading.Lock()
 
     def __call__(self, texts: list[str]) -> np.ndarray:
-        return self.embed(texts)[0]
+        return self.embed(texts, save=False)[0]
 
-    def embed(self, texts: list[str], progress: Callable[[int, int], None] | None = None) -> tuple[np.ndarray, int]:
+    def embed(self, texts: list[str], progress: Callable[[int, int], None] | None = None,
+              save: bool = True) -> tuple[np.ndarray, int]:
         """(vectors of `texts` in order, how many had to be embedded now)."""
         with self._lock:
             keys = [hashlib.sha256(t.encode("utf-8")).hexdigest() for t in texts]
             missing = sorted({k: t for k, t in zip(keys, texts) if k not in self._vectors}.items())
+            if self.limit and len(self._vectors) + len(missing) > self.limit:
+                self._vectors = {k: self._vectors[k] for k in keys if k in self._vectors}
             for i in range(0, len(missing), BATCH):
                 chunk = missing[i:i + BATCH]
                 for (k, _), v in zip(chunk, self.embedder.embed_passages([t for _, t in chunk])):
                     self._vectors[k] = v
                 if progress:
                     progress(min(i + BATCH, len(missing)), len(missing))
-            if missing and self.path:
+            if missing and save and self.path:
                 _save(self.path, self._vectors, self.embedder.dim)
             if not keys:
                 return np.zeros((0, self.embedder.dim), np.float32), 0
             return np.stack([self._vectors[k] for k in keys]).astype(np.float32), len(missing)
 
 
-def _file(cache_dir: Path, embedder: Embedder) -> Path:
+def _file(cache_dir: Path, embedder: Embedder, kind: str) -> Path:
     safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in embedder.name)
-    return cache_dir / "embeddings" / f"{safe}.npz"
+    return cache_dir / "embeddings" / (f"{safe}.npz" if kind == "passages" else f"{safe}.{kind}.npz")
 
 
 def _load(path: Path) -> dict[str, np.ndarray]:

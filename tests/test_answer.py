@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import time
 import urllib.request
@@ -17,7 +16,7 @@ from answer.prompt import PREFILL, build_messages, grammar, parse
 from service import settings_from
 from retrieval.evidence import select
 from retrieval.search import search
-from tests.conftest import PYTHON, ROOT, run_app
+from tests.conftest import PYTHON, ROOT, free_port, run_app
 
 pytestmark = pytest.mark.llm
 
@@ -121,14 +120,8 @@ def test_cli_batch_rows_carry_their_conversation(seed_index, cache_dir, tmp_path
 
 # ---- the other two backends ----------------------------------------------------------------------------
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_openai_backend_against_a_real_llama_cpp_server(seed_index, cache_dir):
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "VRAAGBAAK_CACHE_DIR": str(cache_dir)}
     server = subprocess.Popen([PYTHON, "-m", "answer.serve_llm", "--port", str(port)], cwd=ROOT, env=env,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)

@@ -7,6 +7,7 @@ import signal
 import subprocess
 import time
 
+import numpy as np
 import pytest
 
 from service import settings_from
@@ -106,3 +107,19 @@ def test_killed_build_leaves_no_index_and_next_run_succeeds(tmp_path, e5):
     index = _open(folder, cache, e5)
     assert index.dense.ntotal == len(index.passages) == 60
     assert settings.cache_dir == str(cache)
+
+
+def test_sentence_vectors_are_saved_ahead_of_time_not_while_answering(tmp_path, e5):
+    from retrieval.vectors import EmbeddingCache
+
+    ahead = EmbeddingCache(e5, tmp_path, kind="sentences", limit=3)
+    vectors, embedded = ahead.embed(["De wijk helpt.", "Het buurthuis is dicht."])  # the ahead-of-time pass
+    assert embedded == 2 and ahead.path.exists() and ahead.path.name.endswith(".sentences.npz")
+    saved = ahead.path.stat().st_mtime_ns
+    asked = ahead(["Vrijwilligers koken.", "De wijk helpt."])  # while answering: in memory only
+    assert np.allclose(asked[1], vectors[0]) and ahead.path.stat().st_mtime_ns == saved
+    ahead(["Een.", "Twee zinnen.", "Drie zinnen hier."])  # past the limit: only what is asked now stays
+    assert len(ahead._vectors) == 3
+    restarted = EmbeddingCache(e5, tmp_path, kind="sentences")
+    assert restarted.embed(["De wijk helpt."])[1] == 0  # a restart embeds nothing it saved
+    assert not (tmp_path / "embeddings" / f"{ahead.path.name.split('.sentences')[0]}.npz").exists()  # passages apart
