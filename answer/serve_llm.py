@@ -1,6 +1,13 @@
 """Serve the bundled model over HTTP with llama.cpp's OpenAI-compatible server (for --llm-url elsewhere).
 
-    python -m answer.serve_llm --port 8080        # then: python app.py --llm-url http://127.0.0.1:8080/v1
+    python -m answer.serve_llm --port 8080                # then: python app.py --llm-url http://127.0.0.1:8080/v1
+    python -m answer.serve_llm --port 8080 --parallel 2   # one slot per app replica (eval/replicas.py)
+
+Each app process sends one question at a time to its model (answer.llm.LLM holds a lock), so a server behind
+N app replicas sees at most N requests at once. `--parallel N` gives it N slots: llama.cpp decodes them
+together in one batch (continuous batching) instead of queueing them. Each slot gets the whole context
+(`llm_ctx`; the server's context is N times it, about 110 MB of KV cache per slot at 4096 tokens), and the
+fixed system prompt a slot has read is kept in llama.cpp's prompt cache in RAM for the other slots to reuse.
 """
 from __future__ import annotations
 
@@ -13,32 +20,40 @@ from answer.llm import model_path
 from config import load_settings
 
 
-def server_params(model: str, ctx: int, threads: int):
-    """xllamacpp settings for the bundled model: context, threads, quiet (shared with eval/engine.py)."""
+def server_params(model: str, ctx: int, threads: int, parallel: int = 1):
+    """xllamacpp settings for the bundled model: `parallel` slots of `ctx` tokens each, threads, quiet (shared
+    with eval/engine.py)."""
     import xllamacpp as xl
 
     params = xl.CommonParams()
     params.model.path = model
-    params.n_ctx = ctx
+    params.n_parallel = parallel
+    params.n_ctx = ctx * parallel  # split evenly among the slots: each holds a whole prompt and its reply
+    params.cont_batching = True
     params.cpuparams.n_threads = params.cpuparams_batch.n_threads = threads
     params.verbosity = -1
     return params
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__)
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, default=8080)
     ap.add_argument("--llm-model", dest="llm_model")
-    args = ap.parse_args()
+    ap.add_argument("--parallel", type=int, default=1,
+                    help="requests decoded at once (slots); one per app replica that uses this server")
+    args = ap.parse_args(argv)
+    if not 1 <= args.parallel <= 64:
+        ap.error("--parallel must be from 1 to 64")
     settings = load_settings({"llm_model": args.llm_model})
     import xllamacpp as xl
 
-    params = server_params(str(model_path(settings)), settings.llm_ctx, settings.threads)
+    params = server_params(str(model_path(settings)), settings.llm_ctx, settings.threads, args.parallel)
     params.hostnames = [args.host]
     params.port = args.port
     server = xl.Server(params)
-    print(f"llama.cpp server on {server.listening_address}/v1", flush=True)
+    print(f"llama.cpp server on {server.listening_address}/v1 ({args.parallel} slot"
+          f"{'s' if args.parallel > 1 else ''} of {settings.llm_ctx} tokens)", flush=True)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
