@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 # What each registry knows: the names settings may use (and the CLI offers).
 CHOICES = {"fusion": sorted(FUSIONS), "embedder": sorted(EMBEDDERS), "llm_backend": sorted(BACKENDS)}
 FILE_TYPES = sorted(READERS)  # what documents can be added as (.txt .md .html .htm .pdf .docx)
+CORPUS_CHECK_S = 2.0  # how often, at most, a running app looks whether another process changed the corpus
 
 
 def settings_from(overrides: dict | None = None, environ: dict | None = None) -> Settings:
@@ -54,6 +55,8 @@ class Vraagbaak:
         self._embedder: Embedder | None = None
         self._retriever: Retriever | None = None
         self._quotes: QuoteChecker | None = None
+        self._corpus_state: tuple = ()  # library.corpus_state when the Retriever was made
+        self._checked_at = 0.0
         self._llm: LLM | None = None
         self.model_state = "idle"  # idle -> loading -> ready | error
         self.model_error: str | None = None
@@ -75,14 +78,27 @@ class Vraagbaak:
     @property
     def retriever(self) -> Retriever:
         with self._lock:
+            self._notice_corpus_change()
             if self._retriever is None:
+                self._corpus_state, self._checked_at = library.corpus_state(self.settings), time.monotonic()
                 self._retriever = Retriever(self.settings, self.embedder)
                 self._quotes = QuoteChecker(self._retriever)
             return self._retriever
 
+    def _notice_corpus_change(self) -> None:
+        """Another process (a second replica on the same folders, `app.py add`) added or removed a document:
+        reload, at most one look (names, sizes, times of the files) per CORPUS_CHECK_S."""
+        if self._retriever is None or time.monotonic() - self._checked_at < CORPUS_CHECK_S:
+            return
+        state, self._checked_at = library.corpus_state(self.settings), time.monotonic()
+        if state != self._corpus_state:
+            log.info("the corpus changed on disk; reloading it")
+            self._retriever = self._quotes = None
+
     def rebuild(self, progress=None) -> Retriever:
         """Build the index afresh even if a sound one is stored (`app.py index --rebuild`)."""
         with self._lock:
+            self._corpus_state, self._checked_at = library.corpus_state(self.settings), time.monotonic()
             self._retriever = Retriever(self.settings, self.embedder, rebuild=True, progress=progress)
             self._quotes = QuoteChecker(self._retriever)
             return self._retriever

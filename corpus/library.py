@@ -9,6 +9,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
+import os
 import re
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from pathlib import Path
 
 from atomic import atomic_write
 from config import ROOT, Settings
-from corpus.extract import extract
+from corpus.extract import READERS, extract
 from corpus.load import TEXT_SUFFIXES, document_from_text, load_corpus, split_document
 from errors import UserError
 
@@ -36,6 +37,29 @@ def corpus_paths(settings: Settings) -> list[Path]:
     if base.resolve() == seeds_dir() and added.is_dir() and any(added.iterdir()):
         paths.append(added)
     return paths
+
+
+def corpus_state(settings: Settings) -> tuple[tuple[str, int, int], ...]:
+    """A cheap fingerprint of the corpus on disk: name, size and modification time of every document file in
+    the corpus source and, for the default corpus, the added folder (nothing is read). A document added or
+    removed by another process (a second app replica, `app.py add`) changes it, so a running app can see that
+    its index is stale."""
+    bases = [Path(settings.corpus)]
+    if bases[0].resolve() == seeds_dir():
+        bases.append(Path(settings.added_dir))
+    entries: list[tuple[str, int, int]] = []
+    for base in bases:
+        files = [base] if base.is_file() else []
+        for folder, dirs, names in os.walk(base):
+            dirs[:] = [d for d in dirs if not d.startswith(".")]
+            files += [Path(folder, n) for n in names if not n.startswith(".") and Path(n).suffix.lower() in READERS]
+        for f in files:
+            try:
+                st = f.stat()
+            except OSError:  # removed between listing and looking
+                continue
+            entries.append((str(f), st.st_size, st.st_mtime_ns))
+    return tuple(sorted(entries))
 
 
 def add_target(settings: Settings) -> Path:
