@@ -106,6 +106,7 @@ class Run:
                "in_evidence": not d["refused"] and covered(gold, evidence_spans(res), meta),
                "shown": [list(s) for s in res.shown_spans()], "evidence": [list(s) for s in res.evidence_spans()],
                "english_words": english_words(d["answer"], sources_text),
+               "citation_spans": [[c["doc"], c["start"], c["end"]] for c in d["citations"]],
                "raw": res.raw, "notes": d.get("notes", []), "timings": d["timings"]}
         if d.get("standalone_question"):
             row["standalone"] = d["standalone_question"]

@@ -1,0 +1,169 @@
+"""Where the time goes, against the machine's limit: the engine's prompt reading and writing speed next to
+what the memory bandwidth and the cores' arithmetic allow, and what writing several answers at once costs.
+
+    .venv/bin/python -m eval.roofline          # ~1 minute; writes eval/results/roofline.json
+
+- Writing one token reads every weight once: its floor is (bytes of weights) / (memory bandwidth).
+- Reading a prompt token costs about 2 operations per weight (a multiply and an add): its floor is
+  (2 x parameters) / (the cores' arithmetic rate). The rate is measured as float32 matrix products (OpenBLAS);
+  llama.cpp's 4-bit kernels multiply in 8-bit integers, which AVX2 does at up to twice that rate, so the
+  floor given is the float32 one and the true floor may be up to 2x lower.
+- Batched decoding: one llama_decode of k rows (k sequences writing a token each) is timed for k = 1 ... 16;
+  the cost per row says how much several visitors gain from being written in one batch.
+"""
+from __future__ import annotations
+
+import statistics
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+import config  # noqa: F401
+from eval.common import write_result
+
+ROWS = (1, 2, 4, 8, 12, 16)
+
+
+def memory_bandwidth_gbs(threads: int, mb: int = 512, repeats: int = 5) -> float:
+    """Read bandwidth: `threads` threads summing their share of a buffer larger than any cache."""
+    data = np.ones(mb * (1 << 20) // 8, dtype=np.float64)
+    parts = np.array_split(data, threads)
+
+    def read(part: np.ndarray) -> None:
+        part.sum()
+
+    best = float("inf")
+    for _ in range(repeats):
+        workers = [threading.Thread(target=read, args=(p,)) for p in parts]
+        t0 = time.perf_counter()
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join()
+        best = min(best, time.perf_counter() - t0)
+    return data.nbytes / best / 1e9
+
+
+def matmul_gflops(n: int = 2048, repeats: int = 5) -> float:
+    """float32 matrix product rate of the cores (OpenBLAS, all threads)."""
+    a = np.random.default_rng(0).standard_normal((n, n), dtype=np.float32)
+    b = a.T.copy()
+    a @ b
+    best = min(_timed(lambda: a @ b) for _ in range(repeats))
+    return 2 * n ** 3 / best / 1e9
+
+
+def _timed(fn) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
+def model_figures(path: Path) -> dict:
+    """Bytes of weights and parameters of a GGUF model. Per prompt token the products use every weight but the
+    token embedding (a lookup) and the output layer (run for the last prompt token only)."""
+    from gguf import GGUFReader
+
+    reader = GGUFReader(str(path))
+    params = sum(int(t.n_elements) for t in reader.tensors)
+    lookup = sum(int(t.n_elements) for t in reader.tensors if t.name in ("token_embd.weight", "output.weight"))
+    weight_bytes = sum(int(t.n_bytes) for t in reader.tensors)
+    return {"file": path.name, "parameters": params, "matmul_parameters_per_prompt_token": params - lookup,
+            "weight_bytes": weight_bytes}
+
+
+def engine_figures(path: Path, threads: int, prompt_tokens: int = 300) -> dict:
+    """The in-process engine: prompt reading and single-sequence writing speed, and the cost of one decode
+    step of k rows on k sequences (what batched decoding of k visitors' answers would pay per token)."""
+    from answer.llamacpp import Engine
+
+    engine = Engine(path, threads=threads, ctx=2048, slots=max(ROWS) + 1)
+    try:
+        text = "Sociaal werkers helpen mensen in wijken en buurten om hun problemen op te lossen. " * 40
+        tokens = engine.tokenize(text)[:prompt_tokens]
+        engine._feed(engine.slots[0], tokens[:8])  # warm the kernels
+        engine.C.kv_cache_seq_rm(engine.ctx, 0, 0, -1)
+        engine.slots[0].tokens.clear()
+        t0 = time.perf_counter()
+        engine._feed(engine.slots[0], tokens)
+        prompt_s = time.perf_counter() - t0
+        writing = []
+        for token in tokens[:24]:
+            t0 = time.perf_counter()
+            engine._feed(engine.slots[0], [token])
+            writing.append(time.perf_counter() - t0)
+        steps = {}
+        for k in ROWS:  # k sequences at the same length, one new token each per step
+            times = []
+            for s in engine.slots[1:k + 1]:
+                engine.C.kv_cache_seq_rm(engine.ctx, s.seq, 0, -1)
+                s.tokens.clear()
+            for j in range(6):
+                times.append(_decode_rows(engine, engine.slots[1:k + 1], tokens[j]))
+            steps[k] = statistics.median(times[1:]) * 1000
+    finally:
+        engine.close()
+    return {"prompt_tokens": len(tokens), "prompt_tokens_per_s": round(len(tokens) / prompt_s, 1),
+            "writing_tokens_per_s": round(1 / statistics.median(writing), 1),
+            "batched_step_ms": {str(k): round(v, 1) for k, v in steps.items()},
+            "batched_ms_per_answer_token": {str(k): round(v / k, 1) for k, v in steps.items()}}
+
+
+def _decode_rows(engine, slots, token: int) -> float:
+    b = engine._batch
+    for i, s in enumerate(slots):
+        b.token[i], b.pos[i], b.n_seq_id[i] = token, len(s.tokens), 1
+        b.seq_id[i][0] = s.seq
+        b.logits[i] = True
+    b.n_tokens = len(slots)
+    t0 = time.perf_counter()
+    if engine.C.llama_decode(engine.ctx, b) != 0:
+        raise RuntimeError("llama_decode failed")
+    elapsed = time.perf_counter() - t0
+    for s in slots:
+        s.tokens.append(token)
+    return elapsed
+
+
+def measure() -> dict:
+    from answer.llm import model_path
+    from config import load_settings
+
+    settings = load_settings()
+    path = model_path(settings)
+    machine = {"memory_read_gb_s": round(memory_bandwidth_gbs(settings.threads), 1),
+               "float32_gflop_s": round(matmul_gflops(), 1), "threads": settings.threads}
+    model = model_figures(path)
+    engine = engine_figures(path, settings.threads)
+    write_floor_ms = model["weight_bytes"] / (machine["memory_read_gb_s"] * 1e9) * 1000
+    read_floor_ms = 2 * model["matmul_parameters_per_prompt_token"] / (machine["float32_gflop_s"] * 1e9) * 1000
+    bound = {
+        "writing_floor_ms_per_token": round(write_floor_ms, 1),
+        "writing_measured_ms_per_token": round(1000 / engine["writing_tokens_per_s"], 1),
+        "writing_share_of_bound": round(write_floor_ms / (1000 / engine["writing_tokens_per_s"]), 2),
+        "prompt_floor_ms_per_token_float32": round(read_floor_ms, 2),
+        "prompt_measured_ms_per_token": round(1000 / engine["prompt_tokens_per_s"], 2),
+        "prompt_share_of_float32_bound": round(read_floor_ms / (1000 / engine["prompt_tokens_per_s"]), 2),
+        "prompt_floor_ms_per_token_int8_estimate": round(read_floor_ms / 2, 2),
+        "prompt_share_of_int8_bound": round(read_floor_ms / 2 / (1000 / engine["prompt_tokens_per_s"]), 2),
+    }
+    return {"machine": machine, "model": model, "engine": engine, "bound": bound}
+
+
+def main() -> None:
+    result = measure()
+    path = write_result("roofline", result)
+    b, e = result["bound"], result["engine"]
+    print(f"writing: {b['writing_measured_ms_per_token']} ms/token, floor {b['writing_floor_ms_per_token']} ms "
+          f"({b['writing_share_of_bound']:.0%} of the bound)")
+    print(f"prompt reading: {b['prompt_measured_ms_per_token']} ms/token, float32 floor "
+          f"{b['prompt_floor_ms_per_token_float32']} ms, 8-bit estimate {b['prompt_floor_ms_per_token_int8_estimate']} ms "
+          f"({b['prompt_share_of_int8_bound']:.0%} of it)")
+    print("batched writing, ms per answer token by rows:", e["batched_ms_per_answer_token"])
+    print(f"written to {path}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,69 @@
+"""The benchmark report's own arithmetic and the naive-RAG baseline it compares with (eval/report.py,
+eval/naive.py): a report that guards changes must judge right, so its judging is tested like product code."""
+from __future__ import annotations
+
+from eval import naive, report
+from tests.fakes import FakeLLM
+
+
+def test_the_baseline_shows_the_reply_as_written_with_its_citations(retriever):
+    fake = FakeLLM("Er zijn 53.200 sociaal werkers [1] en veel vrijwilligers [7].")
+    reply = naive.ask(retriever, fake.llm, "Hoeveel sociaal werkers zijn er in Nederland?")
+    prompt = fake.calls[0]["messages"][-1]["content"]
+    assert all(h.passage.text in prompt for h in reply.hits) and len(reply.hits) == naive.K  # whole passages
+    assert fake.calls[0]["grammar"] is None  # nothing holds the baseline to a format
+    assert reply.reply.startswith("Er zijn 53.200") and not reply.refused
+    assert reply.citations == [1, 7] and reply.phantom == [7]
+    assert [h.passage.text for h in reply.cited_hits()] == [reply.hits[0].passage.text]
+    assert reply.timings["first_token_ms"] is not None and reply.timings["total_ms"] >= reply.timings["first_token_ms"]
+
+
+def test_a_refusal_in_the_models_own_words_is_recognised():
+    for text in ("Dat staat niet in de bronnen.", "Helaas, dit wordt niet genoemd in de tekst.", ""):
+        assert naive.NaiveReply("q", text, []).refused
+    assert not naive.NaiveReply("q", "Solidariteit is een belangrijk motief [2].", []).refused
+
+
+def _row(who_set: str, **kw) -> dict:
+    base = {"set": who_set, "answerable": True, "refused": False, "correct": False,
+            "cited_passage_holds_answer": False, "timings": {"retrieval_ms": 10.0, "first_token_ms": 1000.0,
+                                                             "total_ms": 2000.0}}
+    return {**base, **kw}
+
+
+def test_figures_count_what_they_say():
+    rows = [_row("seeds", correct=True, cited_passage_holds_answer=True, precise_citations=1, distinct_citations=2,
+                 citations=3, phantom=1),
+            _row("seeds", refused=True),
+            _row("seeds", answerable=False, refused=True, citations=0),
+            _row("seeds", answerable=False, refused=False, citations=1, phantom=0),
+            _row("xquad", contains_answer=True), _row("xquad", contains_answer=False),
+            _row("gold_removed", refused=True)]
+    f = report.figures(rows)
+    assert (f["correct"], f["false_refusals"], f["cited_holds_answer"]) == (0.5, 0.5, 0.5)
+    assert f["citation_precision"] == 0.5  # 1 of 2 distinct cited passages holds the gold evidence
+    assert f["phantom_citations"] == 0.25  # 1 of the 4 written [n]
+    assert (f["refused_unanswerable"], f["xquad_contains_answer"], f["gold_removed_refused"]) == (0.5, 0.5, 1.0)
+    assert f["first_token_ms"]["median"] == 1000.0
+
+
+def test_the_checks_fail_on_a_missed_target_and_on_losing_to_the_baseline():
+    good = {"correct": 0.9, "cited_holds_answer": 0.9, "citation_precision": 0.9, "phantom_citations": 0.0,
+            "refused_unanswerable": 0.95, "false_refusals": 0.05, "english": 0.0, "evidence_in_prompt": 0.96,
+            "xquad_contains_answer": 0.8, "gold_removed_refused": 0.85,
+            "first_token_ms": {"median": 1000.0}, "total_ms": {"median": 2000.0}}
+    base = {"correct": 0.5, "cited_holds_answer": 0.6, "citation_precision": 0.5, "phantom_citations": 0.1,
+            "refused_unanswerable": 0.7, "false_refusals": 0.2, "xquad_contains_answer": 0.5,
+            "gold_removed_refused": 0.5, "first_token_ms": {"median": 3000.0}, "total_ms": {"median": 9000.0}}
+    result = {"answers": {"ours": good, "naive": base}, "quotes": {"verdict_accuracy": 0.99}}
+    assert all(c["met"] for c in report.check(result))
+    worse = {"answers": {"ours": {**good, "false_refusals": 0.2}, "naive": base}, "quotes": {"verdict_accuracy": 0.99}}
+    tie = {"answers": {"ours": good, "naive": {**base, "refused_unanswerable": 0.95, "phantom_citations": 0.0}},
+           "quotes": {"verdict_accuracy": 0.99}}
+    # a tie is no win, unless both are perfect (no phantom citations on either side)
+    assert [c["figure"] for c in report.check(tie) if not c["met"]] == ["versus naive: refused_unanswerable"]
+    missed = {c["figure"] for c in report.check(worse) if not c["met"]}
+    assert missed == {"answers.ours.false_refusals", "versus naive: false_refusals"}
+    slow = {"answers": {"ours": {**good, "first_token_ms": {"median": 2000.0}}, "naive": base},
+            "quotes": {"verdict_accuracy": 0.99}}
+    assert [c["figure"] for c in report.check(slow) if not c["met"]] == ["versus naive: first token, times faster"]
