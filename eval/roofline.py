@@ -127,6 +127,53 @@ def _decode_rows(engine, slots, token: int) -> float:
     return elapsed
 
 
+def queue_model(step_ms: dict[int, float], prompt_ms_per_token: float, visitors: int, admit: int,
+                prompt_tokens: int = 280, answer_tokens: tuple[int, ...] = (17, 25, 38, 38, 45, 60, 79),
+                seed: int = 1) -> tuple[float, float]:
+    """(median, worst) seconds until `visitors` questions asked at once are answered, when the engine reads one
+    prompt at a time and writes up to `admit` answers together (admit=1: one answer at a time, as today).
+    A model, not a measurement: one decode step costs what `step_ms` measured for its rows, plus the prompt
+    chunk at the measured reading rate; answer lengths are drawn from the test half's spread. It reproduces
+    the load test's one-at-a-time figures (eval/results/load.json) to within a second."""
+    import random
+
+    rng = random.Random(seed)
+    left = [[prompt_tokens, rng.choice(answer_tokens)] for _ in range(visitors)]
+    done, t = [0.0] * visitors, 0.0
+    while any(g for _, g in left):
+        writing = [i for i, (p, g) in enumerate(left) if p == 0 and g > 0]
+        cost = _step_cost(step_ms, len(writing)) if writing else 0.0
+        waiting = [i for i, (p, g) in enumerate(left) if p > 0]
+        if waiting and len(writing) < admit:
+            cost += left[waiting[0]][0] * prompt_ms_per_token
+            left[waiting[0]][0] = 0
+        t += cost
+        for i in writing:
+            left[i][1] -= 1
+            if left[i][1] == 0:
+                done[i] = t / 1000
+    return round(statistics.median(done), 1), round(max(done), 1)
+
+
+def _step_cost(step_ms: dict[int, float], rows: int) -> float:
+    ks = sorted(step_ms)
+    if rows in step_ms:
+        return step_ms[rows]
+    lo = max([k for k in ks if k < rows], default=ks[0])
+    hi = min([k for k in ks if k > rows], default=ks[-1])
+    if hi == lo:
+        return step_ms[lo] * rows / lo
+    return step_ms[lo] + (step_ms[hi] - step_ms[lo]) * (rows - lo) / (hi - lo)
+
+
+def batching_outlook(engine: dict) -> dict:
+    """What writing several answers at once could do for 10 and 20 visitors asking at once (queue_model)."""
+    steps = {int(k): v for k, v in engine["batched_step_ms"].items()}
+    per_token = 1000 / engine["prompt_tokens_per_s"]
+    return {f"{n}_visitors": {f"write_{m}_at_once": dict(zip(("median_s", "worst_s"), queue_model(steps, per_token, n, m)))
+                              for m in (1, 2, 3, 4)} for n in (10, 20)}
+
+
 def measure() -> dict:
     from answer.llm import model_path
     from config import load_settings
@@ -149,7 +196,8 @@ def measure() -> dict:
         "prompt_floor_ms_per_token_int8_estimate": round(read_floor_ms / 2, 2),
         "prompt_share_of_int8_bound": round(read_floor_ms / 2 / (1000 / engine["prompt_tokens_per_s"]), 2),
     }
-    return {"machine": machine, "model": model, "engine": engine, "bound": bound}
+    return {"machine": machine, "model": model, "engine": engine, "bound": bound,
+            "batching_model": batching_outlook(engine)}
 
 
 def main() -> None:
@@ -162,6 +210,7 @@ def main() -> None:
           f"{b['prompt_floor_ms_per_token_float32']} ms, 8-bit estimate {b['prompt_floor_ms_per_token_int8_estimate']} ms "
           f"({b['prompt_share_of_int8_bound']:.0%} of it)")
     print("batched writing, ms per answer token by rows:", e["batched_ms_per_answer_token"])
+    print("queue model, (median, worst) s:", result["batching_model"])
     print(f"written to {path}")
 
 
