@@ -55,6 +55,9 @@ class Settings:
     k: int = setting(5, "passages a search returns", 1, 50)
     threads: int = setting(2, "CPU threads for the embedder and the language model", 1, 256)
     max_passage_chars: int = setting(1200, "paragraphs longer than this are split at sentence ends", 200, 100_000)
+    exact_search_max_passages: int = setting(200_000, "corpora up to this many passages get exact vector search; "
+                                                      "larger ones an approximate HNSW index (eval/bigcorpus.py)",
+                                             0, 1_000_000_000)
     llm_backend: str = setting("llamacpp", "language model runtime (llm_url implies 'openai')", choices="llm_backend")
     llm_model: str = setting("", "GGUF file (llamacpp) or model folder (transformers); empty: the bundled model")
     llm_url: str = setting("", "OpenAI-compatible server, e.g. http://127.0.0.1:8080/v1")

@@ -51,7 +51,8 @@ class Retriever:
         self.settings, self.embedder = settings, embedder
         corpus = load_corpus(corpus_paths(settings), settings.max_passage_chars)
         self.index: Index = open_index(corpus, embedder, Path(settings.cache_dir), settings.max_passage_chars,
-                                       rebuild=rebuild, progress=progress)
+                                       rebuild=rebuild, progress=progress,
+                                       exact_max=settings.exact_search_max_passages)
         # Sentences of the passages, for evidence lines: embedded once per text (saved by answer.pipeline.pre_embed)
         self.vectors = EmbeddingCache(embedder, settings.cache_dir, kind="sentences", limit=50_000)
 

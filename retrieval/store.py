@@ -5,6 +5,11 @@ passages.jsonl, dense.faiss and bm25/. A build happens in a temporary sibling fo
 place only when complete, so a crash never leaves a half-written index under the real name. On load every
 file is checked against the manifest; a corrupt index is set aside and rebuilt, with a clear message.
 
+The dense index is exact (FAISS IndexFlatIP) up to `exact_search_max_passages` passages and an HNSW graph
+above: exact search costs time in proportion to the corpus, HNSW little more than a millisecond at a
+recall@10 near 1 (figures: eval/bigcorpus.py). The kind is part of the index key, so a corpus that crosses
+the threshold gets a new index instead of a stale one.
+
 Embeddings are cached per passage text (sha256) in <cache_dir>/embeddings/, so a rebuild after adding or
 changing documents embeds only the new passages.
 """
@@ -24,6 +29,7 @@ import bm25s
 import faiss
 import numpy as np
 
+from config import Settings
 from corpus.load import Corpus
 from corpus.model import Document, Passage
 from retrieval.embed import Embedder
@@ -32,6 +38,10 @@ from retrieval.vectors import EmbeddingCache
 
 log = logging.getLogger(__name__)
 INDEX_VERSION = 1  # bump when the on-disk format or passage rules change
+EXACT_MAX = Settings.exact_search_max_passages  # the setting's default, for callers that do not pass one
+HNSW_M = 32  # graph links per vector (eval/bigcorpus.py compares 16 and 32)
+HNSW_EF_CONSTRUCTION = 40  # FAISS's default; more builds slower for little recall
+HNSW_EF_SEARCH = 128  # search breadth; the app asks for 100 candidates, which FAISS takes as a floor
 
 
 class CorruptIndex(Exception):
@@ -64,9 +74,18 @@ def embedding_input(p: Passage) -> str:
     return f"{p.title}. {p.text}" if p.title and not p.text.startswith(p.title) else p.text
 
 
-def corpus_key(corpus: Corpus, embedder_name: str, max_chars: int) -> str:
+def dense_kind(n_passages: int, exact_max: int = EXACT_MAX) -> str:
+    """'flat' (exact search) for up to `exact_max` passages, 'hnsw<M>' (approximate) above."""
+    return "flat" if n_passages <= exact_max else f"hnsw{HNSW_M}"
+
+
+def corpus_key(corpus: Corpus, embedder_name: str, max_chars: int, exact_max: int = EXACT_MAX) -> str:
     h = hashlib.sha256()
-    h.update(json.dumps({"v": INDEX_VERSION, "embedder": embedder_name, "max_chars": max_chars}).encode())
+    params = {"v": INDEX_VERSION, "embedder": embedder_name, "max_chars": max_chars}
+    kind = dense_kind(len(corpus.passages), exact_max)
+    if kind != "flat":  # exact indexes keep the keys they had before the kind existed
+        params["dense"] = kind
+    h.update(json.dumps(params).encode())
     for d in corpus.documents:
         h.update(json.dumps([d.id, d.title, d.author, d.date, d.text], ensure_ascii=False).encode())
     return h.hexdigest()[:20]
@@ -109,7 +128,24 @@ def _bm25_tokens(passages: list[Passage]) -> list[list[str]]:
     return [content_stems(f"{p.title} {p.text}") or ["_leeg_"] for p in passages]
 
 
-def build(corpus: Corpus, embedder: Embedder, root: Path, key: str, cache_dir: Path, progress=None) -> Path:
+def _new_dense(kind: str, dim: int) -> faiss.Index:
+    """An empty dense index of `kind` (see dense_kind); both kinds score by inner product (cosine)."""
+    if kind == "flat":
+        return faiss.IndexFlatIP(dim)
+    index = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+    index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+    return index
+
+
+def _search_ready(index: faiss.Index) -> faiss.Index:
+    """Set the search breadth, which FAISS does not store with an HNSW index."""
+    if isinstance(index, faiss.IndexHNSW):
+        index.hnsw.efSearch = HNSW_EF_SEARCH
+    return index
+
+
+def build(corpus: Corpus, embedder: Embedder, root: Path, key: str, cache_dir: Path, progress=None,
+          exact_max: int = EXACT_MAX) -> Path:
     """Write a complete index for `corpus` to root/key, atomically. Returns the final folder."""
     root.mkdir(parents=True, exist_ok=True)
     final = root / key
@@ -117,7 +153,8 @@ def build(corpus: Corpus, embedder: Embedder, root: Path, key: str, cache_dir: P
     try:
         t0 = time.perf_counter()
         vectors, n_new = embed_passages(corpus.passages, embedder, cache_dir, progress)
-        dense = faiss.IndexFlatIP(embedder.dim)
+        kind = dense_kind(len(corpus.passages), exact_max)
+        dense = _new_dense(kind, embedder.dim)
         dense.add(vectors)
         faiss.write_index(dense, str(tmp / "dense.faiss"))
         retriever = bm25s.BM25(k1=1.2, b=0.75)
@@ -126,7 +163,7 @@ def build(corpus: Corpus, embedder: Embedder, root: Path, key: str, cache_dir: P
         _write_jsonl(tmp / "documents.jsonl", [d.to_dict() for d in corpus.documents])
         _write_jsonl(tmp / "passages.jsonl", [p.to_dict() for p in corpus.passages])
         manifest = {
-            "version": INDEX_VERSION, "key": key, "embedder": embedder.name, "dim": embedder.dim,
+            "version": INDEX_VERSION, "key": key, "embedder": embedder.name, "dim": embedder.dim, "dense": kind,
             "documents": len(corpus.documents), "passages": len(corpus.passages),
             "embedded_now": n_new, "build_seconds": round(time.perf_counter() - t0, 2),
             "files": {p.relative_to(tmp).as_posix(): _sha256(p) for p in _files(tmp)},
@@ -164,7 +201,7 @@ def load(folder: Path, embedder_name: str) -> Index:
                 raise CorruptIndex(f"checksum mismatch in {rel}")
         documents = [Document(**row) for row in _read_jsonl(folder / "documents.jsonl")]
         passages = [Passage(**row) for row in _read_jsonl(folder / "passages.jsonl")]
-        dense = faiss.read_index(str(folder / "dense.faiss"))
+        dense = _search_ready(faiss.read_index(str(folder / "dense.faiss")))
         vectors = dense.reconstruct_n(0, dense.ntotal) if dense.ntotal else np.zeros((0, dense.d), np.float32)
         retriever = bm25s.BM25.load(str(folder / "bm25"))
         if dense.ntotal != len(passages):
@@ -178,10 +215,10 @@ def load(folder: Path, embedder_name: str) -> Index:
 
 
 def open_index(corpus: Corpus, embedder: Embedder, cache_dir: Path, max_chars: int,
-               rebuild: bool = False, progress=None) -> Index:
+               rebuild: bool = False, progress=None, exact_max: int = EXACT_MAX) -> Index:
     """The index for this corpus and settings: loaded if present and sound, else (re)built."""
     root = cache_dir / "index"
-    key = corpus_key(corpus, embedder.name, max_chars)
+    key = corpus_key(corpus, embedder.name, max_chars, exact_max)
     folder = root / key
     reason = None
     if folder.exists() and rebuild:
@@ -194,7 +231,7 @@ def open_index(corpus: Corpus, embedder: Embedder, cache_dir: Path, max_chars: i
             log.error("index at %s is corrupt (%s); setting it aside and rebuilding", folder, exc)
             _set_aside(folder, "corrupt")
             reason = f"corrupt: {exc}"
-    build(corpus, embedder, root, key, cache_dir, progress)
+    build(corpus, embedder, root, key, cache_dir, progress, exact_max)
     _prune(root, keep=key)
     index = load(folder, embedder.name)
     index.rebuilt_because = reason
