@@ -12,7 +12,7 @@ import logging
 import threading
 import time
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 from answer import pipeline
 from answer.backends import BACKENDS, load_llm
@@ -28,6 +28,7 @@ from errors import ServiceFailure, UserError, storage_failure
 from prompts import message
 from report.build import FORMAT, answer_report, recheck, text_check_report
 from retrieval.embed import EMBEDDERS, Embedder, load_embedder
+from retrieval.progress import Meter, Snapshot
 from retrieval.search import FUSIONS, Hit
 from retrieval.service import Retriever
 from verify.quotes import QuoteResult
@@ -57,6 +58,8 @@ class Vraagbaak:
         self._quotes: QuoteChecker | None = None
         self._corpus_state: tuple = ()  # library.corpus_state when the Retriever was made
         self._checked_at = 0.0
+        self.indexing: Snapshot | None = None  # while an index build embeds: where it stands (the page's status)
+        self.progress_sink: Callable[[Snapshot], None] | None = None  # told of every build's progress (CLI bar)
         self._llm: LLM | None = None
         self.model_state = "idle"  # idle -> loading -> ready | error
         self.model_error: str | None = None
@@ -77,13 +80,31 @@ class Vraagbaak:
 
     @property
     def retriever(self) -> Retriever:
+        return self.load_index()
+
+    def load_index(self, sink: Callable[[Snapshot], None] | None = None) -> Retriever:
+        """The Retriever, built first when there is none yet or the corpus changed; while it embeds, `sink` and
+        `progress_sink` get each Snapshot (done/total, passages per second, time left)."""
         with self._lock:
             self._notice_corpus_change()
             if self._retriever is None:
                 self._corpus_state, self._checked_at = library.corpus_state(self.settings), time.monotonic()
-                self._retriever = Retriever(self.settings, self.embedder)
-                self._quotes = QuoteChecker(self._retriever)
+                self._retriever = self._build(False, sink)
             return self._retriever
+
+    def _build(self, rebuild: bool, sink: Callable[[Snapshot], None] | None) -> Retriever:
+        def report(snapshot: Snapshot) -> None:
+            self.indexing = None if snapshot.finished else snapshot
+            for listener in (sink, self.progress_sink):
+                if listener:
+                    listener(snapshot)
+
+        try:
+            retriever = Retriever(self.settings, self.embedder, rebuild=rebuild, progress=Meter(report))
+        finally:
+            self.indexing = None
+        self._quotes = QuoteChecker(retriever)
+        return retriever
 
     def _notice_corpus_change(self) -> None:
         """Another process (a second replica on the same folders, `app.py add`) added or removed a document:
@@ -95,12 +116,11 @@ class Vraagbaak:
             log.info("the corpus changed on disk; reloading it")
             self._retriever = self._quotes = None
 
-    def rebuild(self, progress=None) -> Retriever:
+    def rebuild(self, sink: Callable[[Snapshot], None] | None = None) -> Retriever:
         """Build the index afresh even if a sound one is stored (`app.py index --rebuild`)."""
         with self._lock:
             self._corpus_state, self._checked_at = library.corpus_state(self.settings), time.monotonic()
-            self._retriever = Retriever(self.settings, self.embedder, rebuild=True, progress=progress)
-            self._quotes = QuoteChecker(self._retriever)
+            self._retriever = self._build(True, sink)
             return self._retriever
 
     def reload(self) -> None:

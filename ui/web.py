@@ -299,7 +299,7 @@ def sources_tab(app: Vraagbaak) -> None:
         return ("\n\n".join(lines), table(), gr.Dropdown(choices=[(d.title, d.id) for d in app.documents()]),
                 gr.Dropdown(choices=app.removable(), value=None), None)
 
-    def add_uploaded(files: list | None, token: str | None = None):
+    def add_uploaded(files: list | None, token: str | None = None, progress=gr.Progress()):
         try:
             app.gate.check(token)
         except UserError as exc:
@@ -315,6 +315,8 @@ def sources_tab(app: Vraagbaak) -> None:
             except UserError as exc:
                 log.error("upload rejected: %s", exc.english)
                 lines.append(ui_text("add_failed", name=name, reason=exc.dutch))
+        # the index takes the new passages in now, with Gradio's bar: done/total, passages per second, time left
+        app.load_index(sink=lambda snapshot: progress(snapshot.fraction, desc=snapshot.text()))
         return after_change(lines)
 
     def remove_document(doc_id: str | None, token: str | None = None):
@@ -408,12 +410,14 @@ def build(app: Vraagbaak) -> gr.Blocks:
     repaired = (app.retriever.index.rebuilt_because or "").startswith("corrupt")
 
     def model_state():
-        state = app.model_state
+        state, indexing = app.model_state, app.indexing
         text = ui_text("model_state_ready") if state == "ready" else (
             (app.model_error or ui_text("model_state_error")) if state == "error" else ui_text("model_state_loading"))
         if repaired:  # the stored index was damaged and has been rebuilt: say so where the state is shown
             text = f"{ui_text('index_rebuilt')} {text}"
-        return text, gr.Timer(active=state not in ("ready", "error"))
+        if indexing is not None:  # an index build embeds while the page is up: its figures first
+            text = f"{indexing.text()} {text}"
+        return text, gr.Timer(active=state not in ("ready", "error") or indexing is not None)
 
     with gr.Blocks(title=ui_text("title"), analytics_enabled=False) as page:
         gr.Markdown(f"# {ui_text('title')}\n{ui_text('subtitle')}")
