@@ -6,9 +6,10 @@ place only when complete, so a crash never leaves a half-written index under the
 file is checked against the manifest; a corrupt index is set aside and rebuilt, with a clear message.
 
 The dense index is exact (FAISS IndexFlatIP) up to `exact_search_max_passages` passages and an HNSW graph
-above: exact search costs time in proportion to the corpus, HNSW little more than a millisecond at a
-recall@10 near 1 (figures: eval/bigcorpus.py). The kind is part of the index key, so a corpus that crosses
-the threshold gets a new index instead of a stale one.
+above: exact search costs time in proportion to the corpus (6 ms a query at 100k passages, 51 ms at 1M on
+2 cores), HNSW under a millisecond at a recall@10 of 0.97 at 1M, for a build of about a minute and 18 % more
+memory (eval/bigcorpus.py). The kind is part of the index key, so a corpus that crosses the threshold gets a
+new index instead of a stale one.
 
 Embeddings are cached per passage text (sha256) in <cache_dir>/embeddings/, so a rebuild after adding or
 changing documents embeds only the new passages.
@@ -39,8 +40,8 @@ from retrieval.vectors import EmbeddingCache
 log = logging.getLogger(__name__)
 INDEX_VERSION = 1  # bump when the on-disk format or passage rules change
 EXACT_MAX = Settings.exact_search_max_passages  # the setting's default, for callers that do not pass one
-HNSW_M = 32  # graph links per vector (eval/bigcorpus.py compares 16 and 32)
-HNSW_EF_CONSTRUCTION = 40  # FAISS's default; more builds slower for little recall
+HNSW_M = 32  # graph links per vector: recall@10 0.965 at 1M passages, where M=16 gives 0.87 (eval/bigcorpus.py)
+HNSW_EF_CONSTRUCTION = 40  # FAISS's default: 67 s to build 1M passages on 2 cores
 HNSW_EF_SEARCH = 128  # search breadth; the app asks for 100 candidates, which FAISS takes as a floor
 
 
