@@ -64,3 +64,14 @@ def start_app(*extra: str):
                 proc.kill()
                 raise RuntimeError("app did not start")
             time.sleep(0.3)
+
+
+def ask_waiting(client, question: str) -> tuple[dict, bool]:
+    """Submit a question to the app's /ask (a gradio_client Client) and wait for the checked answer, as a
+    visitor would: (the result, whether the visitor saw its place in the queue meanwhile)."""
+    job = client.submit(question, api_name="/ask")
+    saw_rank = False
+    while not job.done():
+        saw_rank = saw_rank or job.status().rank is not None
+        time.sleep(0.2)
+    return job.result(), saw_rank

@@ -13,7 +13,7 @@ import threading
 import time
 
 import config  # noqa: F401
-from eval.common import EVAL_DIR, read_jsonl, start_app, write_result
+from eval.common import EVAL_DIR, ask_waiting, read_jsonl, start_app, write_result
 
 SESSIONS = 10
 
@@ -29,7 +29,7 @@ def main() -> None:
         clients = [Client(url, verbose=False) for _ in range(SESSIONS)]
         waits: list[float] = [0.0] * SESSIONS
         errors: list[str] = []
-        ranks_seen: list[set] = [set() for _ in range(SESSIONS)]
+        ranks_seen: list[bool] = [False] * SESSIONS
         side: dict[str, list[float]] = {"quote": [], "search": []}
         barrier = threading.Barrier(SESSIONS + 1)
 
@@ -37,13 +37,7 @@ def main() -> None:
             barrier.wait()
             t0 = time.perf_counter()
             try:
-                job = clients[i].submit(questions[i], api_name="/ask")
-                while not job.done():
-                    st = job.status()
-                    if st.rank is not None:
-                        ranks_seen[i].add(st.rank)
-                    time.sleep(0.2)
-                result = job.result()
+                result, ranks_seen[i] = ask_waiting(clients[i], questions[i])
                 if not result.get("answer"):
                     errors.append(f"session {i}: empty answer")
             except Exception as exc:  # any failure is a finding

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import config  # noqa: F401
 from config import ROOT
-from eval.common import EVAL_DIR, RESULTS_DIR, read_jsonl, start_app, write_result
+from eval.common import EVAL_DIR, RESULTS_DIR, ask_waiting, read_jsonl, start_app, write_result
 
 WARM_QUESTION = "Wat is de kern van solidariteit?"
 
@@ -113,12 +113,7 @@ def load_round(urls: list[str], questions: list[str]) -> dict:
         barrier.wait()
         t0 = time.perf_counter()
         try:
-            job = clients[i].submit(questions[i], api_name="/ask")
-            while not job.done():
-                if job.status().rank is not None:
-                    saw_rank[i] = True
-                time.sleep(0.2)
-            result = job.result()
+            result, saw_rank[i] = ask_waiting(clients[i], questions[i])
             kinds[i] = result.get("kind", "")
             if not result.get("answer"):
                 errors.append(f"visitor {i}: empty answer")
