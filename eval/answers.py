@@ -29,6 +29,7 @@ import statistics
 import tempfile
 import time
 from pathlib import Path
+from typing import Iterator
 
 import config  # noqa: F401
 from answer import pipeline
@@ -221,28 +222,40 @@ def run_xquad(run: Run, name: str, n: int) -> dict:
             "gold_paragraph_in_top5": rate(rows, "in_top5_passages"), "rows": rows}
 
 
-def run_nearmiss(run: Run, name: str, n: int) -> dict:
-    """Each question against the XQuAD-NL corpus without its own paragraph: it should be refused."""
+def nearmiss_candidates(name: str) -> list[dict]:
+    """The half's XQuAD-NL questions whose answer occurs in no other paragraph: without their own paragraph
+    the corpus cannot answer them."""
+    text_of = {c["id"]: norm(c["text"]) for c in read_jsonl(XQUAD_DIR / "xquad_nl_corpus.jsonl")}
+    return [r for r in xquad_rows(name)
+            if not any(norm(a) in t for a in r["answers"] for cid, t in text_of.items() if cid != r["context_id"])]
+
+
+def without_own_paragraph(run: Run, questions: list[dict]) -> Iterator[tuple[dict, Retriever]]:
+    """Each question with a retriever over the XQuAD-NL corpus less the question's own paragraph (built in a
+    temporary cache that shares the embeddings, so nothing is embedded again)."""
     corpus = read_jsonl(XQUAD_DIR / "xquad_nl_corpus.jsonl")
-    text_of = {c["id"]: norm(c["text"]) for c in corpus}
-    candidates = [r for r in xquad_rows(name)
-                  if not any(norm(a) in t for a in r["answers"] for cid, t in text_of.items() if cid != r["context_id"])]
-    sample = random.Random(11).sample(candidates, min(n, len(candidates)))
-    rows = []
     with tempfile.TemporaryDirectory() as tmp:
         cache = Path(tmp)
         (cache / "embeddings").symlink_to(Path(run.settings.cache_dir).resolve() / "embeddings",
                                           target_is_directory=True)
-        for r in sample:
-            path = cache / f"without-{len(rows)}.jsonl"
+        for i, r in enumerate(questions):
+            path = cache / f"without-{i}.jsonl"
             path.write_text("".join(json.dumps(c, ensure_ascii=False) + "\n" for c in corpus
                                     if c["id"] != r["context_id"]), encoding="utf-8")
-            retriever = run.retriever({"corpus": str(path), "cache_dir": str(cache)})
-            row = run.unanswerable({"id": r["id"], "type": "xquad_gold_removed", "question": r["question"]},
-                                   retriever=retriever)
-            row["gold"] = r["answers"]
-            rows.append(row)
-            print(f"nearmiss {'refused ' if row['refused'] else 'ANSWERED'} {row['reply'][:100]!r}", flush=True)
+            yield r, run.retriever({"corpus": str(path), "cache_dir": str(cache)})
+
+
+def run_nearmiss(run: Run, name: str, n: int) -> dict:
+    """Each question against the XQuAD-NL corpus without its own paragraph: it should be refused."""
+    candidates = nearmiss_candidates(name)
+    sample = random.Random(11).sample(candidates, min(n, len(candidates)))
+    rows = []
+    for r, retriever in without_own_paragraph(run, sample):
+        row = run.unanswerable({"id": r["id"], "type": "xquad_gold_removed", "question": r["question"]},
+                               retriever=retriever)
+        row["gold"] = r["answers"]
+        rows.append(row)
+        print(f"nearmiss {'refused ' if row['refused'] else 'ANSWERED'} {row['reply'][:100]!r}", flush=True)
     return {"n": len(rows), "eligible": len(candidates), "refusal_rate": rate(rows, "refused"), "rows": rows}
 
 

@@ -1,4 +1,4 @@
-"""One command for the quality and speed report: `python -m eval` (about an hour) or `python -m eval --quick`
+"""One command for the quality and speed report: `python -m eval` (about 45 minutes) or `python -m eval --quick`
 (a few minutes, a small sample: for trying a change, not for quoting).
 
 Runs, in one process and one loaded model:
@@ -18,18 +18,18 @@ import random
 import resource
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import config  # noqa: F401
+from answer.pipeline import SOURCES_K
 from eval import answers as ours
 from eval import naive
 from eval.common import EVAL_DIR, RESULTS_DIR, XQUAD_DIR, read_jsonl, write_result
 from eval.questions import ANSWERABLE_TYPES, Span, covered, facts_hold, half, locate, norm
 from eval.retrieval import CONFIGS
-from answer.pipeline import SOURCES_K
 from retrieval.search import search
+from retrieval.service import Retriever
 from service import Vraagbaak, settings_from
 
 REPORT = EVAL_DIR / "report.md"  # --quick writes report-quick.md and report-quick/ (not committed)
@@ -54,7 +54,7 @@ VERSUS = [("correct", "higher"), ("cited_holds_answer", "higher"), ("citation_pr
 
 # ---- retrieval and quotes -----------------------------------------------------------------------------------
 
-def retrieval_figures(app: Vraagbaak, questions: list[dict], xquad: list[dict]) -> dict:
+def retrieval_figures(app: Vraagbaak, questions: list[dict], xquad: list[dict], xretriever: Retriever) -> dict:
     """recall@1/5/10 and MRR per method; each question embedded once."""
     out = {}
     seed_index = app.retriever.index
@@ -64,7 +64,6 @@ def retrieval_figures(app: Vraagbaak, questions: list[dict], xquad: list[dict]) 
         gold = [g for g in gold if g is not None and g.start >= 0]
         if gold:
             seed_q.append((r["question"], gold))
-    xretriever = _xquad_retriever(app)
     x_q = [(r["question"], [Span(r["context_id"], 0, 10 ** 9)]) for r in xquad]
     latencies = []
     for name, index, qs in (("seeds", seed_index, seed_q), ("xquad_nl", xretriever.index, x_q)):
@@ -76,8 +75,7 @@ def retrieval_figures(app: Vraagbaak, questions: list[dict], xquad: list[dict]) 
                 t0 = time.perf_counter()
                 hits = search(index, app.embedder, q, k=10, fusion=fusion, dense_weight=w, query_vec=v)
                 latencies.append((time.perf_counter() - t0) * 1000)
-                spans = [Span(h.passage.doc, h.passage.start, h.passage.end) for h in hits]
-                rank = next((i + 1 for i, s in enumerate(spans) if any(g.overlaps(s) for g in gold)), None)
+                rank = next((i + 1 for i, s in enumerate(_span_list(hits)) if any(g.overlaps(s) for g in gold)), None)
                 r1 += rank == 1
                 r5 += rank is not None and rank <= 5
                 r10 += rank is not None
@@ -93,12 +91,11 @@ def retrieval_figures(app: Vraagbaak, questions: list[dict], xquad: list[dict]) 
 
 
 def quote_figures() -> dict:
+    from corpus.load import load_corpus
     from eval.quotes import score
     from verify.quotes import build_quote_index
 
     cases = read_jsonl(EVAL_DIR / "quote_cases.jsonl")
-    from corpus.load import load_corpus
-
     seeds = load_corpus(config.ROOT / "seeds")
     qi = build_quote_index(seeds.documents, seeds.passages)
     score(qi, cases)  # warm-up
@@ -108,23 +105,20 @@ def quote_figures() -> dict:
             "failures": failures}
 
 
-def _xquad_retriever(app: Vraagbaak):
-    return ours.Run.retriever(_RunShim(app), {"corpus": str(XQUAD_DIR / "xquad_nl_corpus.jsonl"),
-                                              "cache_dir": app.settings.cache_dir})
-
-
-class _RunShim:
-    def __init__(self, app: Vraagbaak):
-        self.app, self.settings = app, app.settings
-
-
 # ---- answers: product and baseline on the same questions ---------------------------------------------------------
 
 def _span_list(hits) -> list[Span]:
     return [Span(h.passage.doc, h.passage.start, h.passage.end) for h in hits]
 
 
-def ask_both(app: Vraagbaak, run: ours.Run, seeds: list[dict], xquad: list[dict], removed: list[dict]) -> dict:
+def precise_citations(gold: list[Span], cited: list[Span], metadata: bool) -> int:
+    """How many cited passages hold a gold evidence span (for a question about a document itself, any passage
+    of that document: its byline holds the answer)."""
+    return sum(any(g.overlaps(s) or (metadata and g.doc == s.doc) for g in gold) for s in cited)
+
+
+def ask_both(app: Vraagbaak, run: ours.Run, seeds: list[dict], xquad: list[dict], removed: list[dict],
+             xret: Retriever) -> dict:
     """Every question through the product and through the baseline; rows with the judged figures."""
     index = app.retriever.index
     llm = run.llm
@@ -138,6 +132,9 @@ def ask_both(app: Vraagbaak, run: ours.Run, seeds: list[dict], xquad: list[dict]
         written = [int(n) for n in naive.CITATION_RE.findall(mine["reply"])]
         mine.update(set="seeds", answerable=answerable, citations=len(written),
                     phantom=sum(not 1 <= n <= SOURCES_K for n in written))
+        if answerable:
+            my_cited = [Span(*c) for c in mine["citation_spans"]]
+            mine.update(distinct_citations=len(my_cited), precise_citations=precise_citations(gold, my_cited, meta))
         rows["ours"].append(mine)
         cited = _span_list(theirs.cited_hits())
         rows["naive"].append({
@@ -146,12 +143,11 @@ def ask_both(app: Vraagbaak, run: ours.Run, seeds: list[dict], xquad: list[dict]
             "correct": answerable and facts_hold(theirs.reply, r["facts"]) and not theirs.refused,
             "cited_passage_holds_answer": answerable and not theirs.refused and covered(gold, cited, meta),
             "citations": len(theirs.citations), "phantom": len(theirs.phantom),
-            "precise_citations": sum(any(g.overlaps(s) or (meta and g.doc == s.doc) for g in gold) for s in cited),
+            "precise_citations": precise_citations(gold, cited, meta),
             "distinct_citations": len(cited)})
         print(f"{r['id']:<5} ours {'OK ' if mine.get('correct', mine['refused']) else 'BAD'} | naive "
               f"{'OK ' if rows['naive'][-1]['correct'] or (not answerable and theirs.refused) else 'BAD'} "
               f"{theirs.reply[:70]!r}", flush=True)
-    xret = _xquad_retriever(app)
     print(f"XQuAD-NL: {len(xquad)} questions; gold paragraph removed: {len(removed)}", flush=True)
     for r in xquad:
         res = run.ask(r["question"], retriever=xret).to_dict()
@@ -161,22 +157,13 @@ def ask_both(app: Vraagbaak, run: ours.Run, seeds: list[dict], xquad: list[dict]
             rows[who].append({"id": r["id"], "set": "xquad", "question": r["question"], "reply": reply,
                               "refused": refused, "timings": timings,
                               "contains_answer": not refused and any(norm(a) in norm(reply) for a in r["answers"])})
-    corpus = read_jsonl(XQUAD_DIR / "xquad_nl_corpus.jsonl")
-    with tempfile.TemporaryDirectory() as tmp:
-        cache = Path(tmp)
-        (cache / "embeddings").symlink_to(Path(app.settings.cache_dir).resolve() / "embeddings",
-                                          target_is_directory=True)
-        for i, r in enumerate(removed):
-            path = cache / f"without-{i}.jsonl"
-            path.write_text("".join(json.dumps(c, ensure_ascii=False) + "\n" for c in corpus
-                                    if c["id"] != r["context_id"]), encoding="utf-8")
-            retriever = run.retriever({"corpus": str(path), "cache_dir": str(cache)})
-            res = run.ask(r["question"], retriever=retriever).to_dict()
-            theirs = naive.ask(retriever, llm, r["question"])
-            for who, reply, refused, timings in (("ours", res["answer"], res["refused"], res["timings"]),
-                                                 ("naive", theirs.reply, theirs.refused, theirs.timings)):
-                rows[who].append({"id": r["id"], "set": "gold_removed", "question": r["question"], "reply": reply,
-                                  "refused": refused, "timings": timings})
+    for r, retriever in ours.without_own_paragraph(run, removed):
+        res = run.ask(r["question"], retriever=retriever).to_dict()
+        theirs = naive.ask(retriever, llm, r["question"])
+        for who, reply, refused, timings in (("ours", res["answer"], res["refused"], res["timings"]),
+                                             ("naive", theirs.reply, theirs.refused, theirs.timings)):
+            rows[who].append({"id": r["id"], "set": "gold_removed", "question": r["question"], "reply": reply,
+                              "refused": refused, "timings": timings})
     return rows
 
 
@@ -215,20 +202,6 @@ def figures(rows: list[dict]) -> dict:
     return out
 
 
-def add_ours_citation_judgement(rows: list[dict], index) -> None:
-    """Judge each product citation by the test data: does the cited passage hold a gold evidence span?"""
-    by_id = {r["id"]: r for r in half("test")}
-    for row in rows:
-        if row["set"] != "seeds" or not row["answerable"]:
-            continue
-        r = by_id.get(row["id"])
-        gold = [g for g in (locate(index, e["doc"], e["text"]) for e in r.get("evidence", [])) if g is not None]
-        meta = r.get("type") == "metadata"
-        cited = [Span(*s) for s in row["citation_spans"]]
-        row["distinct_citations"] = len(cited)
-        row["precise_citations"] = sum(any(g.overlaps(s) or (meta and g.doc == s.doc) for g in gold) for s in cited)
-
-
 # ---- report ---------------------------------------------------------------------------------------------------
 
 def get(result: dict, dotted: str):
@@ -260,14 +233,13 @@ def check(result: dict) -> list[dict]:
     return out
 
 
-def plots(result: dict, folder: Path) -> list[str]:
+def plots(result: dict, folder: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     folder.mkdir(parents=True, exist_ok=True)
-    names = []
     a = result["answers"]
     keys = ["correct", "cited_holds_answer", "citation_precision", "refused_unanswerable", "false_refusals",
             "xquad_contains_answer", "gold_removed_refused", "phantom_citations"]
@@ -292,7 +264,6 @@ def plots(result: dict, folder: Path) -> list[str]:
     fig.tight_layout()
     fig.savefig(folder / "versus-naive.png", dpi=110)
     plt.close(fig)
-    names.append("versus-naive.png")
 
     fig, axes = plt.subplots(1, 2, figsize=(12, 3.8), sharey=True)
     for ax, dataset in zip(axes, ("seeds", "xquad_nl")):
@@ -309,7 +280,6 @@ def plots(result: dict, folder: Path) -> list[str]:
     fig.tight_layout()
     fig.savefig(folder / "retrieval.png", dpi=110)
     plt.close(fig)
-    names.append("retrieval.png")
 
     fig, ax = plt.subplots(figsize=(9, 3.8))
     data, ticks = [], []
@@ -324,7 +294,6 @@ def plots(result: dict, folder: Path) -> list[str]:
     fig.tight_layout()
     fig.savefig(folder / "latency.png", dpi=110)
     plt.close(fig)
-    names.append("latency.png")
 
     e = result["engine"]["engine"]
     fig, ax = plt.subplots(figsize=(6.5, 3.6))
@@ -339,8 +308,6 @@ def plots(result: dict, folder: Path) -> list[str]:
     fig.tight_layout()
     fig.savefig(folder / "batched-writing.png", dpi=110)
     plt.close(fig)
-    names.append("batched-writing.png")
-    return names
 
 
 def _fmt(v) -> str:
@@ -351,7 +318,7 @@ def _fmt(v) -> str:
     return str(v)
 
 
-def markdown(result: dict, checks: list[dict], images: list[str]) -> str:
+def markdown(result: dict, checks: list[dict]) -> str:
     a, q, r, e = result["answers"], result["quotes"], result["retrieval"], result["engine"]
     lines = [f"# Quality and speed report{' (quick sample: not for quoting)' if result['quick'] else ''}", "",
              f"Generated {result['generated']} by `python -m eval{' --quick' if result['quick'] else ''}` on "
@@ -437,11 +404,7 @@ def samples(quick: bool) -> tuple[list[dict], list[dict], list[dict]]:
         seeds = rng.sample([r for r in seeds if r["type"] in ANSWERABLE_TYPES], 10) + \
             rng.sample([r for r in seeds if r["type"] not in ANSWERABLE_TYPES], 4)
     xquad = random.Random(7).sample(xq_all, n_x)
-    corpus = read_jsonl(XQUAD_DIR / "xquad_nl_corpus.jsonl")
-    text_of = {c["id"]: norm(c["text"]) for c in corpus}
-    eligible = [r for r in xq_all if not any(norm(a) in t for a in r["answers"]
-                                             for cid, t in text_of.items() if cid != r["context_id"])]
-    removed = random.Random(11).sample(eligible, n_r)
+    removed = random.Random(11).sample(ours.nearmiss_candidates("test"), n_r)
     return seeds, xquad, removed
 
 
@@ -459,13 +422,13 @@ def main(argv: list[str] | None = None) -> int:
     seeds, xquad, removed = samples(args.quick)
     print("retrieval ...", flush=True)
     result: dict = {"quick": args.quick, "backend": run.llm.backend, "model": run.llm.name}
-    result["retrieval"] = retrieval_figures(app, half("test"), xquad if args.quick else ours.xquad_rows("test"))
+    xret = run.retriever({"corpus": str(XQUAD_DIR / "xquad_nl_corpus.jsonl"), "cache_dir": app.settings.cache_dir})
+    result["retrieval"] = retrieval_figures(app, half("test"), xquad if args.quick else ours.xquad_rows("test"), xret)
     print("quote checks ...", flush=True)
     result["quotes"] = quote_figures()
     print(f"answers: {len(seeds)} seed, {len(xquad)} XQuAD-NL, {len(removed)} gold-removed questions, twice ...",
           flush=True)
-    rows = ask_both(app, run, seeds, xquad, removed)
-    add_ours_citation_judgement(rows["ours"], app.retriever.index)
+    rows = ask_both(app, run, seeds, xquad, removed, xret)
     result["answers"] = {who: figures(rows[who]) for who in rows}
     a = result["answers"]
     result["versus"] = {
@@ -481,11 +444,11 @@ def main(argv: list[str] | None = None) -> int:
     result["checks"] = checks
     name = "report-quick" if args.quick else "report"
     path = write_result(name, {**result, "rows": rows})
-    result["generated"] = json.loads(path.read_text())["generated"]
-    result["machine"] = json.loads(path.read_text())["machine"]
+    written = json.loads(path.read_text())
+    result["generated"], result["machine"] = written["generated"], written["machine"]
     out = REPORT if not args.quick else EVAL_DIR / "report-quick.md"
-    images = plots(result, out.with_suffix(""))
-    out.write_text(markdown(result, checks, images).replace("](report/", f"]({out.stem}/") + "\n", encoding="utf-8")
+    plots(result, out.with_suffix(""))
+    out.write_text(markdown(result, checks).replace("](report/", f"]({out.stem}/") + "\n", encoding="utf-8")
     missed = [c for c in checks if not c["met"]]
     print(f"\n{len(checks) - len(missed)} of {len(checks)} targets met; report in {out.relative_to(config.ROOT)}")
     for c in checks:
