@@ -26,7 +26,6 @@ import gc
 import os
 import re
 import shutil
-import statistics
 import tempfile
 import threading
 import time
@@ -216,7 +215,7 @@ def dutch_corpus(n: int, rng: np.random.Generator):
     capital = np.array([w[:1].upper() + w[1:] for w in words], dtype=object)
     lengths = rng.integers(40, 121, n)
     drawn = rng.choice(len(words), size=int(lengths.sum()), p=freq / freq.sum())
-    documents, passages, texts = [], [], []
+    documents, passages = [], []
     pos = 0
     doc_sizes = []
     left = n

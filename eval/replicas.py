@@ -23,7 +23,6 @@ import sys
 import threading
 import time
 import urllib.request
-from pathlib import Path
 
 import config  # noqa: F401
 from config import ROOT

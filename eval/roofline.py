@@ -134,7 +134,8 @@ def queue_model(step_ms: dict[int, float], prompt_ms_per_token: float, visitors:
     prompt at a time and writes up to `admit` answers together (admit=1: one answer at a time, as today).
     A model, not a measurement: one decode step costs what `step_ms` measured for its rows, plus the prompt
     chunk at the measured reading rate; answer lengths are drawn from the test half's spread. It reproduces
-    the load test's one-at-a-time figures (eval/results/load.json) to within a second."""
+    the load test's one-at-a-time figures (eval/results/load.json) to within about 15 % (it leaves out
+    the query embedding and the web queue)."""
     import random
 
     rng = random.Random(seed)

@@ -3,9 +3,7 @@ and long embeds that save as they go: an interrupted build resumes from the vect
 from __future__ import annotations
 
 import io
-import os
 import subprocess
-import sys
 from contextlib import redirect_stderr
 from pathlib import Path
 
