@@ -6,34 +6,31 @@ token (`python -m eval.engine` measures both; eval/results/engine.json).
 
 What it does, and nothing more:
 - formats the chat with the model's own Jinja chat template (as llama.cpp's server does);
-- keeps one KV-cache sequence per slot and reuses the longest prefix a new prompt shares with it, so the fixed
-  system prompt and worked examples are read once, not per question;
-- decodes greedily (temperature 0: reproducible answers) and yields text as it is generated.
+- hands the tokens to the scheduler (answer/batching.py), which writes up to `parallel` answers at once on
+  cached sequences and reuses the longest prefix a new prompt shares with one, so the fixed system prompt and
+  worked examples are read once, not per question;
+- decodes greedily (temperature 0: reproducible answers), the grammar allowing, and yields text as it comes.
 
 The package's ctypes module supplies the C structs; the few functions it leaves out are bound here.
 """
 from __future__ import annotations
 
-import codecs
 import ctypes
 import functools
 import logging
-import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
 
 import numpy as np
 
+from answer.batching import END, Job, Scheduler
 from answer.llm import Timing
 
 log = logging.getLogger(__name__)
 
 _LOG_CALLBACK = ctypes.CFUNCTYPE(None, ctypes.c_int, ctypes.c_char_p, ctypes.c_void_p)
 _GGML_LOG_LEVEL_ERROR = 4
-SIMILARITY_MIN = 0.1  # share of a prompt a slot's cache must cover to be reused (llama.cpp's server default)
 _SHORTLIST = 64  # tokens offered to the grammar before the whole vocabulary is
-_TRACED_STEPS = 2  # steps whose options are reported (under a grammar: "geen" or not, then the first line)
 _TOKEN_DATA = np.dtype([("id", np.int32), ("logit", np.float32), ("p", np.float32)])  # llama_token_data
 
 
@@ -56,6 +53,9 @@ def _api():
 
     c_void_p, c_int32 = ctypes.c_void_p, ctypes.c_int32
     C.kv_cache_seq_rm = bind("llama_kv_cache_seq_rm", [c_void_p, c_int32, c_int32, c_int32], ctypes.c_bool)
+    C.kv_cache_seq_cp = bind("llama_kv_cache_seq_cp", [c_void_p, c_int32, c_int32, c_int32, c_int32], None)
+    C.kv_cache_defrag = bind("llama_kv_cache_defrag", [c_void_p], None)
+    C.kv_cache_update = bind("llama_kv_cache_update", [c_void_p], None)
     C.meta_val_str = bind("llama_model_meta_val_str",
                           [c_void_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_size_t], c_int32)
     C.n_vocab = bind("llama_n_vocab", [c_void_p], c_int32)
@@ -71,31 +71,17 @@ def _api():
     return C
 
 
-@dataclass
-class Slot:
-    """One KV-cache sequence and the tokens it holds."""
-
-    seq: int
-    tokens: list[int] = field(default_factory=list)
-    last_used: float = 0.0
-
-
-def common_prefix(a: list[int], b: list[int]) -> int:
-    n = min(len(a), len(b))
-    i = 0
-    while i < n and a[i] == b[i]:
-        i += 1
-    return i
-
-
 class Engine:
-    """A loaded GGUF model with `slots` cached sequences of up to `ctx` tokens each. Not thread-safe: the
-    caller serialises requests (answer.llm.LLM holds a lock)."""
+    """A loaded GGUF model writing up to `parallel` answers at once on `slots` cached sequences of up to `ctx`
+    tokens each (the cache holds `ctx` * 2 tokens in all: prefixes are shared between sequences). Safe to call
+    from several threads: one scheduler thread does all the decoding."""
 
-    def __init__(self, path: Path, threads: int, ctx: int, slots: int = 2, batch: int = 512):
+    def __init__(self, path: Path, threads: int, ctx: int, slots: int = 2, batch: int = 512, parallel: int = 1,
+                 chunk: int = 128):
         from jinja2.sandbox import ImmutableSandboxedEnvironment
 
         C = self.C = _api()
+        slots = max(slots, parallel + 1)  # a free slot keeps the other fixed prefix (follow-up rewrites) cached
         mp = C.llama_model_default_params()
         mp.n_gpu_layers = 0
         mp.repack_tensors = True  # interleave weight rows for the AVX2 kernels: ~2x faster prompt reading
@@ -103,7 +89,7 @@ class Engine:
         if not self.model:
             raise RuntimeError(f"llama.cpp could not load model {path}")
         cp = C.llama_context_default_params()
-        cp.n_ctx, cp.n_seq_max = ctx * slots, slots
+        cp.n_ctx, cp.n_seq_max = ctx * 2, slots
         cp.n_batch = cp.n_ubatch = batch
         cp.n_threads = cp.n_threads_batch = threads
         cp.flash_attn = False  # ik_llama.cpp's flash attention asserts on long prompts without AVX-VNNI
@@ -111,10 +97,9 @@ class Engine:
         self.ctx = C.llama_init_from_model(self.model, cp)
         if not self.ctx:
             raise RuntimeError("llama.cpp could not create a context")
-        self.ctx_per_slot, self.batch_size = ctx, batch
+        self.ctx_per_slot = ctx
         self.n_vocab = C.n_vocab(self.model)
-        self.slots = [Slot(seq=i) for i in range(slots)]
-        self._batch = C.llama_batch_init(batch, 0, 1)
+        self.scheduler = Scheduler(self, slots=slots, parallel=parallel, batch=batch, chunk=chunk)
         env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True)
         env.globals["raise_exception"] = _raise
         self._template = env.from_string(self._meta("tokenizer.chat_template"))
@@ -142,42 +127,13 @@ class Engine:
                 return list(buf[:got])
             n = -got
 
-    def _piece(self, token: int) -> bytes:
+    def piece(self, token: int) -> bytes:
         buf = ctypes.create_string_buffer(64)
         n = self.C.llama_token_to_piece(self.model, token, buf, len(buf), 0, False)
         if n < 0:
             buf = ctypes.create_string_buffer(-n)
             n = self.C.llama_token_to_piece(self.model, token, buf, len(buf), 0, False)
         return buf.raw[:n]
-
-    def _feed(self, slot: Slot, tokens: list[int]) -> np.ndarray:
-        """Append tokens to a slot's sequence; the logits after the last one."""
-        b = self._batch
-        for start in range(0, len(tokens), self.batch_size):
-            chunk = tokens[start:start + self.batch_size]
-            last = start + len(chunk) == len(tokens)
-            for i, tok in enumerate(chunk):
-                b.token[i], b.pos[i], b.n_seq_id[i] = tok, len(slot.tokens) + i, 1
-                b.seq_id[i][0] = slot.seq
-                b.logits[i] = last and i == len(chunk) - 1
-            b.n_tokens = len(chunk)
-            rc = self.C.llama_decode(self.ctx, b)
-            if rc != 0:
-                raise RuntimeError(f"llama_decode failed with code {rc} at position {len(slot.tokens)}")
-            slot.tokens.extend(chunk)
-        ptr = self.C.llama_get_logits_ith(self.ctx, len(chunk) - 1)
-        return np.ctypeslib.as_array(ptr, shape=(self.n_vocab,))
-
-    def _slot_for(self, tokens: list[int]) -> tuple[Slot, int]:
-        """The slot whose cache covers most of the prompt. A prompt that shares little with every slot (the
-        follow-up rewrite next to the answers) takes an empty or the least recently used slot instead, so it
-        does not evict a prefix still in use."""
-        shared = {s.seq: common_prefix(s.tokens, tokens) for s in self.slots}
-        best = max(self.slots, key=lambda s: shared[s.seq])
-        if shared[best.seq] >= SIMILARITY_MIN * len(tokens):
-            return best, shared[best.seq]
-        slot = min(self.slots, key=lambda s: (bool(s.tokens), s.last_used))
-        return slot, shared[slot.seq]
 
     def generate(self, messages: list[dict], max_tokens: int, timing: Timing | None = None,
                  grammar: str | None = None, prefill: str = "") -> Iterator[str]:
@@ -191,12 +147,20 @@ class Engine:
         if len(tokens) + max_tokens > self.ctx_per_slot:
             raise ValueError(f"prompt of {len(tokens)} tokens plus {max_tokens} to generate exceeds the "
                              f"context of {self.ctx_per_slot} tokens")
-        rules = self._grammar(grammar) if grammar else None
+        job = Job(tokens, max_tokens, timing, self._grammar(grammar) if grammar else None)
         try:
-            yield from self._generate(tokens, max_tokens, timing, rules)
+            self.scheduler.submit(job)  # from here on the scheduler owns the grammar and frees it
+        except RuntimeError:
+            if job.rules:
+                self.C.grammar_free(job.rules)
+            raise
+        try:
+            while (item := job.out.get()) is not END:
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
         finally:
-            if rules:
-                self.C.grammar_free(rules)
+            job.cancelled = True  # a reader that stops early (a visitor who left) frees its place
 
     def _grammar(self, gbnf: str):
         rules = self.C.grammar_init(self.C.model_get_vocab(self.model), gbnf.encode(), b"root")
@@ -217,7 +181,7 @@ class Engine:
                 return cand
         raise RuntimeError("the grammar allows no token here")
 
-    def _pick(self, logits: np.ndarray, rules, probs: dict | None = None) -> int:
+    def pick(self, logits: np.ndarray, rules, probs: dict | None = None) -> int:
         """The most likely token (the grammar allowing); fills `probs` with the likeliest allowed options."""
         if rules is None:
             return int(np.argmax(logits))
@@ -227,52 +191,12 @@ class Engine:
             p = np.exp(ok["logit"] - ok["logit"].max())
             p /= p.sum()
             for i in np.argsort(-p)[:12]:
-                probs[self._piece(int(ok["id"][i])).decode("utf-8", "replace")] = round(float(p[i]), 4)
+                probs[self.piece(int(ok["id"][i])).decode("utf-8", "replace")] = round(float(p[i]), 4)
         return int(ok["id"][np.argmax(ok["logit"])])
-
-    def _generate(self, tokens: list[int], max_tokens: int, timing: Timing, rules) -> Iterator[str]:
-        slot, cached = self._slot_for(tokens)
-        cached = min(cached, len(tokens) - 1)  # the last prompt token is always read: its logits start the answer
-        slot.last_used = time.monotonic()
-        self.C.kv_cache_seq_rm(self.ctx, slot.seq, cached, -1)
-        del slot.tokens[cached:]
-        t0 = time.perf_counter()
-        try:
-            logits = self._feed(slot, tokens[cached:])
-        except RuntimeError:  # no room for the batch: start this slot and the others afresh, once
-            for s in self.slots:
-                self.C.kv_cache_seq_rm(self.ctx, s.seq, 0, -1)
-                s.tokens.clear()
-            cached = 0
-            logits = self._feed(slot, tokens)
-        timing.prompt_tokens, timing.cached_tokens = len(tokens) - cached, cached
-        timing.prompt_ms = (time.perf_counter() - t0) * 1000
-        t1, timing.generated_tokens = time.perf_counter(), 0
-        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")  # a character may span tokens
-        timing.step_probs = [] if rules else None
-        for step in range(max_tokens):
-            probs = None
-            if rules and step < _TRACED_STEPS:
-                probs = {}
-                timing.step_probs.append(probs)
-            token = self._pick(logits, rules, probs)
-            if self.C.llama_token_is_eog(self.model, token):
-                break
-            if rules:
-                self.C.grammar_accept(rules, self.ctx, token)
-            timing.generated_tokens += 1
-            text = decoder.decode(self._piece(token))
-            if text:
-                yield text
-            logits = self._feed(slot, [token])
-        tail = decoder.decode(b"", final=True)
-        if tail:
-            yield tail
-        timing.generation_ms = (time.perf_counter() - t1) * 1000
 
     def close(self) -> None:
         if self.ctx:
-            self.C.llama_batch_free(self._batch)
+            self.scheduler.close()
             self.C.llama_free(self.ctx)
             self.C.llama_free_model(self.model)
             self.ctx = self.model = None

@@ -48,14 +48,18 @@ class LLM:
     backend: str
     _stream: Callable[..., Iterator[str]]  # (messages, max_tokens, timing, grammar, prefill) -> pieces
     warm: Callable[[list[tuple[Messages, str]]], None] = _no_warm  # read fixed prompt prefixes ahead of use
-    lock: threading.Lock = field(default_factory=threading.Lock)
+    parallel: int = 1  # generations the backend runs at once; more callers wait here
+    _turns: threading.BoundedSemaphore = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._turns = threading.BoundedSemaphore(self.parallel)
 
     def stream(self, messages: Messages, max_tokens: int = 256, timing: Timing | None = None,
                grammar: str | None = None, prefill: str = "") -> Iterator[str]:
-        """Yield the reply in pieces. One generation at a time per model (the CPU has no room for two).
-        `prefill` starts the assistant's turn (not yielded); `grammar` (GBNF) restricts what follows it where
+        """Yield the reply in pieces. At most `parallel` generations at once per model (llama.cpp in-process
+        writes that many in one batch; other backends take one at a time). `prefill` starts the assistant's turn (not yielded); `grammar` (GBNF) restricts what follows it where
         the backend supports it (others are read leniently by the caller)."""
-        with self.lock:
+        with self._turns:
             try:
                 yield from self._stream(messages, max_tokens, timing or Timing(), grammar, prefill)
             except UserError:

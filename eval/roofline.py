@@ -76,32 +76,30 @@ def model_figures(path: Path) -> dict:
 
 def engine_figures(path: Path, threads: int, prompt_tokens: int = 300) -> dict:
     """The in-process engine: prompt reading and single-sequence writing speed, and the cost of one decode
-    step of k rows on k sequences (what batched decoding of k visitors' answers would pay per token)."""
+    step of k rows on k sequences (what batched decoding of k visitors' answers pays per token). Decodes
+    directly on the engine's slots, below its scheduler (which is not started)."""
     from answer.llamacpp import Engine
 
     engine = Engine(path, threads=threads, ctx=2048, slots=max(ROWS) + 1)
+    slots = engine.scheduler.slots
     try:
         text = "Sociaal werkers helpen mensen in wijken en buurten om hun problemen op te lossen. " * 40
         tokens = engine.tokenize(text)[:prompt_tokens]
-        engine._feed(engine.slots[0], tokens[:8])  # warm the kernels
+        _decode_rows(engine, [(slots[0], t) for t in tokens[:8]])  # warm the kernels
         engine.C.kv_cache_seq_rm(engine.ctx, 0, 0, -1)
-        engine.slots[0].tokens.clear()
+        slots[0].tokens.clear()
         t0 = time.perf_counter()
-        engine._feed(engine.slots[0], tokens)
+        _decode_rows(engine, [(slots[0], t) for t in tokens])
         prompt_s = time.perf_counter() - t0
-        writing = []
-        for token in tokens[:24]:
-            t0 = time.perf_counter()
-            engine._feed(engine.slots[0], [token])
-            writing.append(time.perf_counter() - t0)
+        writing = [_decode_rows(engine, [(slots[0], token)]) for token in tokens[:24]]
         steps = {}
         for k in ROWS:  # k sequences at the same length, one new token each per step
             times = []
-            for s in engine.slots[1:k + 1]:
+            for s in slots[1:k + 1]:
                 engine.C.kv_cache_seq_rm(engine.ctx, s.seq, 0, -1)
                 s.tokens.clear()
             for j in range(6):
-                times.append(_decode_rows(engine, engine.slots[1:k + 1], tokens[j]))
+                times.append(_decode_rows(engine, [(s, tokens[j]) for s in slots[1:k + 1]]))
             steps[k] = statistics.median(times[1:]) * 1000
     finally:
         engine.close()
@@ -111,20 +109,19 @@ def engine_figures(path: Path, threads: int, prompt_tokens: int = 300) -> dict:
             "batched_ms_per_answer_token": {str(k): round(v / k, 1) for k, v in steps.items()}}
 
 
-def _decode_rows(engine, slots, token: int) -> float:
-    b = engine._batch
-    for i, s in enumerate(slots):
+def _decode_rows(engine, rows: list) -> float:
+    """One llama_decode of (slot, token) rows, each appended to its slot's sequence: the seconds it took."""
+    b = engine.scheduler._batch
+    for i, (s, token) in enumerate(rows):
         b.token[i], b.pos[i], b.n_seq_id[i] = token, len(s.tokens), 1
         b.seq_id[i][0] = s.seq
-        b.logits[i] = True
-    b.n_tokens = len(slots)
+        b.logits[i] = i == len(rows) - 1
+        s.tokens.append(token)
+    b.n_tokens = len(rows)
     t0 = time.perf_counter()
     if engine.C.llama_decode(engine.ctx, b) != 0:
         raise RuntimeError("llama_decode failed")
-    elapsed = time.perf_counter() - t0
-    for s in slots:
-        s.tokens.append(token)
-    return elapsed
+    return time.perf_counter() - t0
 
 
 def queue_model(step_ms: dict[int, float], prompt_ms_per_token: float, visitors: int, admit: int,

@@ -1,4 +1,5 @@
-"""The in-process llama.cpp engine on the bundled model: chat template, prefix cache, slots, streaming."""
+"""The in-process llama.cpp engine on the bundled model: chat template, prefix cache, slots, streaming, and
+several answers written at once (answer/batching.py)."""
 from __future__ import annotations
 
 import pytest
@@ -15,7 +16,7 @@ SYSTEM = {"role": "system", "content": "Je antwoordt in het Nederlands, in één
 def engine(settings):
     from answer.llm import model_path
 
-    e = Engine(model_path(settings), threads=settings.threads, ctx=1024, slots=2)
+    e = Engine(model_path(settings), threads=settings.threads, ctx=1024, slots=2, parallel=3)
     yield e
     e.close()
 
@@ -71,6 +72,58 @@ def test_an_abandoned_stream_leaves_the_cache_consistent(engine):
     pieces.close()  # a visitor leaves mid-answer: the cache holds a half-written answer
     again, stats = run(engine, story, 40)
     assert again == full and stats.cached_tokens > 0
+
+
+def test_answers_are_written_together_each_with_its_own_grammar(engine):
+    count = [SYSTEM, {"role": "user", "content": "Tel van één tot tien, met komma's."}]
+    yes_no = [SYSTEM, {"role": "user", "content": "Is Amsterdam de hoofdstad van Nederland? Ja of nee."}]
+    digits = [SYSTEM, {"role": "user", "content": "Hoeveel is 2+2?"}]
+    alone = {name: run(engine, m, 30)[0] for name, m in (("count", count), ("digits", digits))}
+    timings = {name: Timing() for name in ("count", "yes_no", "digits")}
+    streams = {"count": engine.generate(count, 30, timings["count"]),
+               "yes_no": engine.generate(yes_no, 30, timings["yes_no"], grammar='root ::= "ja" | "nee"'),
+               "digits": engine.generate(digits, 30, timings["digits"], grammar="root ::= [0-9]+")}
+    texts = {name: next(s) for name, s in streams.items()}  # each has started writing...
+    assert timings["count"].generation_ms is None  # ...while the first is still under way: written together
+    for name, s in streams.items():
+        texts[name] += "".join(s)
+    assert texts["yes_no"] in ("ja", "nee") and texts["digits"] == "4"  # each job keeps its own grammar
+    assert texts["count"] == alone["count"] and alone["digits"].strip().startswith("4")
+    assert timings["yes_no"].cached_tokens >= len(engine.tokenize(engine.render([SYSTEM]))) - 3  # prefix shared
+    assert not any(s.busy for s in engine.scheduler.slots)  # every place is free again
+
+
+def test_one_at_a_time_when_parallel_is_one(settings):
+    from answer.llm import model_path
+
+    e = Engine(model_path(settings), threads=settings.threads, ctx=512, parallel=1)
+    try:
+        first, second = Timing(), Timing()
+        a = e.generate([SYSTEM, {"role": "user", "content": "Tel van één tot tien, met komma's."}], 30, first)
+        next(a)
+        b = e.generate([SYSTEM, {"role": "user", "content": "Hoeveel is 2+2?"}], 5, second)
+        assert "4" in "".join(b)
+        assert first.generation_ms is not None  # the second waited until the first was written
+        assert "".join(a)
+    finally:
+        e.close()
+
+
+def test_a_full_cache_fails_the_newcomer_and_keeps_the_answers_under_way(settings):
+    from answer.llm import model_path
+
+    e = Engine(model_path(settings), threads=settings.threads, ctx=256, parallel=3)  # 512 cells in all
+    try:
+        long = [[SYSTEM, {"role": "user", "content": f"Herhaal deze tekst ({i}): " + "de wijk en de buurt, " * 24}]
+                for i in range(3)]
+        streams = [e.generate(m, 40) for m in long]
+        firsts = [next(s) for s in streams[:2]]  # two prompts of ~200 tokens, and their answers, fill the cache
+        with pytest.raises(RuntimeError, match="no room in the KV cache"):
+            "".join(streams[2])
+        assert all(f + "".join(s) for f, s in zip(firsts, streams[:2]))  # the answers under way end well
+        assert "".join(e.generate([SYSTEM, {"role": "user", "content": "Hoeveel is 2+2?"}], 5))  # the engine goes on
+    finally:
+        e.close()
 
 
 def test_a_prompt_longer_than_the_context_is_refused_with_a_clear_error(engine):

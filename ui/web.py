@@ -221,7 +221,7 @@ def chat_tab(app: Vraagbaak) -> None:
         outputs = [chatbot, sources, question, status, turns]
         for trigger in (send.click, question.submit):
             trigger(chat, [question, chatbot, turns], outputs, api_visibility="private",
-                    concurrency_limit=1, concurrency_id="llm")
+                    concurrency_limit=app.settings.llm_parallel, concurrency_id="llm")
         reset_btn.click(reset, None, outputs, api_visibility="private", queue=False)
         export_btn.click(export, [turns], [export_files], api_visibility="private", queue=False)
         chatbot.like(feedback, [turns], None, api_visibility="private", queue=False)
@@ -400,7 +400,7 @@ def api(app: Vraagbaak) -> None:
         except UserError as exc:
             raise _refuse(exc) from exc
 
-    gr.api(ask, api_name="ask", concurrency_limit=1, concurrency_id="llm")
+    gr.api(ask, api_name="ask", concurrency_limit=app.settings.llm_parallel, concurrency_id="llm")
     gr.api(quote, api_name="quote", concurrency_limit=4)
     gr.api(check_text, api_name="check_text", concurrency_limit=2)
     gr.api(search, api_name="search", concurrency_limit=4)

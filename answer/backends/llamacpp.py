@@ -1,6 +1,7 @@
 """llama.cpp in-process (answer/llamacpp.py, the ik_llama.cpp build): the default on CPU. The bundled 1.5B
 model reads a prompt at ~120-150 tokens/s and writes ~20 tokens/s on 2 cores, in under 2 GB; it is the only
-backend that enforces the reply grammar and reports the first tokens' probabilities."""
+backend that enforces the reply grammar and reports the first tokens' probabilities. It writes up to
+`llm_parallel` answers in one batch (answer/batching.py), for many visitors at once."""
 from __future__ import annotations
 
 from answer.llm import LLM, Messages, model_path
@@ -11,9 +12,11 @@ def load(settings: Settings) -> LLM:
     from answer.llamacpp import Engine
 
     path = model_path(settings)
-    # Two slots: answers and follow-up rewrites have different fixed prefixes; each keeps its own cache.
-    engine = Engine(path, threads=settings.threads, ctx=settings.llm_ctx, slots=2)
-    llm = LLM(name=path.name, backend="llamacpp", _stream=engine.generate)
+    # Answers and follow-up rewrites have different fixed prefixes: one slot more than answers written at once
+    # keeps the other one cached.
+    engine = Engine(path, threads=settings.threads, ctx=settings.llm_ctx, slots=settings.llm_parallel + 1,
+                    parallel=settings.llm_parallel)
+    llm = LLM(name=path.name, backend="llamacpp", _stream=engine.generate, parallel=settings.llm_parallel)
 
     def warm(prompts: list[tuple[Messages, str]]) -> None:
         for messages, prefill in prompts:

@@ -10,10 +10,10 @@ from config import Settings
 
 
 def load(settings: Settings) -> LLM:
-    return _client(settings.llm_url, settings.llm_model, settings.llm_timeout_s)
+    return _client(settings.llm_url, settings.llm_model, settings.llm_timeout_s, settings.llm_parallel)
 
 
-def _client(url: str, model: str, timeout_s: float) -> LLM:
+def _client(url: str, model: str, timeout_s: float, parallel: int = 1) -> LLM:
     """A server that is down, silent for `timeout_s`, or answers something other than an SSE chat stream
     raises ModelFault; the pipeline shows the user why and search and quotes go on."""
     import httpx
@@ -64,4 +64,4 @@ def _client(url: str, model: str, timeout_s: float) -> LLM:
         if not wrote:
             raise ModelFault("garbage", f"LLM server at {base} sent no text (HTTP 200 without an SSE chat stream)")
 
-    return LLM(name=f"{model or 'default'}@{base}", backend="openai", _stream=stream)
+    return LLM(name=f"{model or 'default'}@{base}", backend="openai", _stream=stream, parallel=parallel)
