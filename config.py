@@ -64,7 +64,7 @@ class Settings:
     llm_timeout_s: int = setting(60, "seconds to wait for the model server (connect, and between two pieces of "
                                      "its reply) before the page says it does not answer", 1, 3600)
     llm_ctx: int = setting(4096, "context size of the language model, in tokens", 512, 131_072)
-    llm_parallel: int = setting(4, "questions the model works on at once (llama.cpp in-process writes their answers "
+    llm_parallel: int = setting(1, "questions the model works on at once (llama.cpp in-process writes their answers "
                                 "in one batch, a model server gets them as parallel requests); more wait in the "
                                 "queue", 1, 16)
     max_tokens: int = setting(96, "tokens the model may write: line numbers and one short sentence", 8, 4096)

@@ -4,6 +4,8 @@
     .venv/bin/python -m eval.answers --half tune          # tuning: the tuning half (+ the first 48+20 questions)
     .venv/bin/python -m eval.answers --half test --parts seeds,conversations --xquad 0
     .venv/bin/python -m eval.answers --llm-backend transformers   # another backend, same questions
+    VRAAGBAAK_LLM_PARALLEL=4 .venv/bin/python -m eval.answers --half test --parts seeds --xquad 0 --nearmiss 0 --concurrent 4 \
+        --out answers-test-concurrent4      # quality when four visitors ask at once (answers written together)
 
 Parts (all by default):
 - seeds: the half's questions about the seed articles (eval/questions/, split by eval/split.py). Answerable
@@ -28,6 +30,7 @@ import resource
 import statistics
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Iterator
 
@@ -147,24 +150,22 @@ def summarise_unanswerable(rows: list[dict]) -> dict:
     return out
 
 
-def run_seeds(run: Run, name: str, index, with_legacy: bool, limit: int = 0) -> dict:
+def run_seeds(run: Run, name: str, index, with_legacy: bool, limit: int = 0, concurrent: int = 1) -> dict:
+    """The seed questions of one half; `concurrent` asks that many at once (answers written in one batch)."""
     questions = half(name)[:limit or None]
     answerable = [r for r in questions if r["type"] in ANSWERABLE_TYPES]
     unanswerable = [r for r in questions if r["type"] not in ANSWERABLE_TYPES]
     if with_legacy:
         la, lu = legacy_questions()
         answerable, unanswerable = answerable + la, unanswerable + lu
-    a_rows = []
-    for r in answerable:
-        row = run.answerable(r, index)
-        a_rows.append(row)
-        print(f"{r['id']:<5} {'OK ' if row['correct'] else 'BAD'} {'P' if row['in_prompt'] else '-'} "
+    with ThreadPoolExecutor(concurrent) as pool:
+        a_rows = list(pool.map(lambda r: run.answerable(r, index), answerable))
+        u_rows = list(pool.map(run.unanswerable, unanswerable))
+    for row in a_rows:
+        print(f"{row['id']:<5} {'OK ' if row['correct'] else 'BAD'} {'P' if row['in_prompt'] else '-'} "
               f"{'E' if row['in_evidence'] else '-'} {row['reply'][:120]!r}", flush=True)
-    u_rows = []
-    for r in unanswerable:
-        row = run.unanswerable(r)
-        u_rows.append(row)
-        print(f"{r['id']:<5} {'refused ' if row['refused'] else 'ANSWERED'} {row['reply'][:120]!r}", flush=True)
+    for row in u_rows:
+        print(f"{row['id']:<5} {'refused ' if row['refused'] else 'ANSWERED'} {row['reply'][:120]!r}", flush=True)
     new_a = [r for r in a_rows if r["type"] != "legacy"]
     new_u = [r for r in u_rows if not r["id"].startswith("u")]
     out = {"answerable": summarise_answerable(new_a), "unanswerable": summarise_unanswerable(new_u),
@@ -305,6 +306,7 @@ def main() -> None:
     ap.add_argument("--nearmiss", type=int, default=100, help="gold-removed XQuAD-NL questions (0 to skip)")
     ap.add_argument("--no-legacy", action="store_true", help="tuning half: leave out the first 48+20 questions")
     ap.add_argument("--limit", type=int, default=0, help="only the first N seed questions and conversations")
+    ap.add_argument("--concurrent", type=int, default=1, help="seed questions asked at once (batched answers)")
     ap.add_argument("--llm-backend", dest="llm_backend")
     ap.add_argument("--llm-url", dest="llm_url")
     ap.add_argument("--out", help="result name (default answers-<half>[-<backend>])")
@@ -321,7 +323,7 @@ def main() -> None:
                     "model_load_and_warm_up_s": round(load_s, 1)}
     if "seeds" in parts:
         result["seeds"] = run_seeds(run, args.half, index, with_legacy=args.half == "tune" and not args.no_legacy,
-                                    limit=args.limit)
+                                    limit=args.limit, concurrent=args.concurrent)
     seed_timings = list(run.timings)
     if "conversations" in parts:
         result["conversations"] = run_conversations(run, args.half, index, args.limit)

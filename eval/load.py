@@ -1,6 +1,8 @@
 """Several visitors at once: 10 sessions ask questions simultaneously while others check quotes and search.
 
     .venv/bin/python -m eval.load            # starts the app on a free port, writes eval/results/load.json
+    .venv/bin/python -m eval.load --sessions 20 --out load-20
+    .venv/bin/python -m eval.load --parallel 1 --out load-p1   # one answer at a time (before batching)
 
 Each session is its own gradio_client connection. Reported: errors, median and worst time from submitting
 a question to its answer, whether queued visitors saw their queue position, and how long quote checks and
@@ -8,6 +10,7 @@ searches took while the model queue was full (they must not wait for it).
 """
 from __future__ import annotations
 
+import argparse
 import statistics
 import threading
 import time
@@ -15,36 +18,44 @@ import time
 import config  # noqa: F401
 from eval.common import EVAL_DIR, ask_waiting, read_jsonl, start_app, write_result
 
-SESSIONS = 10
 
 
 def main() -> None:
     from gradio_client import Client
 
-    proc, url, page_ready_s = start_app()
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sessions", type=int, default=10, help="visitors asking at once")
+    ap.add_argument("--parallel", type=int, help="the app's --llm-parallel (default: the app's default)")
+    ap.add_argument("--out", default="load", help="result name under eval/results/")
+    args = ap.parse_args()
+    sessions = args.sessions
+    proc, url, page_ready_s = start_app(*(["--llm-parallel", str(args.parallel)] if args.parallel else []))
     try:
         warm = Client(url, verbose=False)
         warm.predict("Wat is de kern van solidariteit?", api_name="/ask")  # model loaded and warm
-        questions = [r["question"] for r in read_jsonl(EVAL_DIR / "seed_questions.jsonl")][:SESSIONS]
-        clients = [Client(url, verbose=False) for _ in range(SESSIONS)]
-        waits: list[float] = [0.0] * SESSIONS
+        questions = [r["question"] for r in read_jsonl(EVAL_DIR / "seed_questions.jsonl")]
+        questions = [questions[i % len(questions)] for i in range(sessions)]
+        clients = [Client(url, verbose=False) for _ in range(sessions)]
+        waits: list[float] = [0.0] * sessions
         errors: list[str] = []
-        ranks_seen: list[bool] = [False] * SESSIONS
+        ranks_seen: list[bool] = [False] * sessions
+        kinds: list[str] = [""] * sessions
         side: dict[str, list[float]] = {"quote": [], "search": []}
-        barrier = threading.Barrier(SESSIONS + 1)
+        barrier = threading.Barrier(sessions + 1)
 
         def visitor(i: int) -> None:
             barrier.wait()
             t0 = time.perf_counter()
             try:
                 result, ranks_seen[i] = ask_waiting(clients[i], questions[i])
+                kinds[i] = result.get("kind", "")
                 if not result.get("answer"):
                     errors.append(f"session {i}: empty answer")
             except Exception as exc:  # any failure is a finding
                 errors.append(f"session {i}: {exc!r}")
             waits[i] = time.perf_counter() - t0
 
-        threads = [threading.Thread(target=visitor, args=(i,)) for i in range(SESSIONS)]
+        threads = [threading.Thread(target=visitor, args=(i,)) for i in range(sessions)]
         for t in threads:
             t.start()
         barrier.wait()
@@ -60,14 +71,16 @@ def main() -> None:
         for t in threads:
             t.join()
         result = {
-            "sessions": SESSIONS, "page_ready_after_start_s": round(page_ready_s, 1), "errors": errors,
+            "sessions": sessions, "llm_parallel": args.parallel or "default",
+            "page_ready_after_start_s": round(page_ready_s, 1), "errors": errors,
             "answer_wait_s": {"median": round(statistics.median(waits), 1), "worst": round(max(waits), 1),
                               "best": round(min(waits), 1)},
-            "sessions_that_saw_their_queue_position": sum(1 for r in ranks_seen if r),
+            "replies": {k: kinds.count(k) for k in sorted(set(kinds))},
+            "sessions_that_saw_their_queue_position": sum(1 for r in ranks_seen if r),  # the others were taken at once
             "while_model_busy_s": {k: {"median": round(statistics.median(v), 2), "worst": round(max(v), 2)}
                                    for k, v in side.items()},
         }
-        path = write_result("load", result)
+        path = write_result(args.out, result)
         print(result)
         print(f"written to {path}")
     finally:
