@@ -54,7 +54,6 @@ class Job:
     rules: object | None = None  # a llama.cpp grammar; the scheduler frees it when the job ends
     out: queue.Queue = field(default_factory=queue.Queue)
     slot: Slot | None = None
-    read: int = 0  # prompt tokens in the slot's cache
     next_token: int | None = None  # written, still to be fed
     generated: int = 0
     cancelled: bool = False  # set by the reader that stopped listening
@@ -158,17 +157,16 @@ class Scheduler:
         slot = max(free, key=lambda s: shared[s.seq])
         if shared[slot.seq] < SIMILARITY_MIN * len(job.tokens):
             slot = min(free, key=lambda s: (bool(s.tokens), s.last_used))
-        donor = max(self.slots, key=lambda s: shared[s.seq])
+        donor = max(self.slots, key=lambda s: shared[s.seq])  # the slot itself where none shares more
         if shared[donor.seq] > shared[slot.seq]:
-            n = shared[donor.seq]
             self.C.kv_cache_seq_rm(self.e.ctx, slot.seq, 0, -1)
-            self.C.kv_cache_seq_cp(self.e.ctx, donor.seq, slot.seq, 0, n)
-            slot.tokens = donor.tokens[:n]
-        cached = min(common_prefix(slot.tokens, job.tokens), len(job.tokens) - 1)  # the last token gives logits
+            self.C.kv_cache_seq_cp(self.e.ctx, donor.seq, slot.seq, 0, shared[donor.seq])
+            slot.tokens = donor.tokens[:shared[donor.seq]]
+        cached = min(shared[donor.seq], len(job.tokens) - 1)  # the last prompt token is read: its logits start
         self.C.kv_cache_seq_rm(self.e.ctx, slot.seq, cached, -1)
         del slot.tokens[cached:]
         slot.busy, slot.last_used = True, time.monotonic()
-        job.slot, job.read = slot, cached
+        job.slot = slot
         job.timing.prompt_tokens, job.timing.cached_tokens = len(job.tokens) - cached, cached
         job.timing.step_probs = [] if job.rules else None
 
@@ -176,13 +174,14 @@ class Scheduler:
         for job in [j for j in self._active if j.cancelled]:
             self._retire(job)
         writers = [j for j in self._active if j.next_token is not None]
-        reader = next((j for j in self._active if j.read < len(j.tokens)), None)
+        # A job's slot holds only prompt tokens until its prompt is read, then its answer's too.
+        reader = next((j for j in self._active if len(j.slot.tokens) < len(j.tokens)), None)
         rows = [(j.slot.seq, len(j.slot.tokens), j.next_token, True) for j in writers]
         chunk: list[int] = []
         if reader is not None:
-            chunk = reader.tokens[reader.read:reader.read + min(self.chunk, self.batch_size - len(rows))]
-            last = reader.read + len(chunk) == len(reader.tokens)
             base = len(reader.slot.tokens)
+            chunk = reader.tokens[base:base + min(self.chunk, self.batch_size - len(rows))]
+            last = base + len(chunk) == len(reader.tokens)
             rows += [(reader.slot.seq, base + i, t, last and i == len(chunk) - 1) for i, t in enumerate(chunk)]
             reader.started = reader.started or time.perf_counter()
         if not rows:
@@ -199,8 +198,7 @@ class Scheduler:
             self._advance(job, self._logits(i))
         if reader is not None:
             reader.slot.tokens.extend(chunk)
-            reader.read += len(chunk)
-            if reader.read == len(reader.tokens):
+            if last:
                 reader.prompt_done = time.perf_counter()
                 reader.timing.prompt_ms = (reader.prompt_done - reader.started) * 1000
                 reader.timing.generated_tokens = 0

@@ -111,15 +111,12 @@ def engine_figures(path: Path, threads: int, prompt_tokens: int = 300) -> dict:
 
 def _decode_rows(engine, rows: list) -> float:
     """One llama_decode of (slot, token) rows, each appended to its slot's sequence: the seconds it took."""
-    b = engine.scheduler._batch
+    batch = []
     for i, (s, token) in enumerate(rows):
-        b.token[i], b.pos[i], b.n_seq_id[i] = token, len(s.tokens), 1
-        b.seq_id[i][0] = s.seq
-        b.logits[i] = i == len(rows) - 1
+        batch.append((s.seq, len(s.tokens), token, i == len(rows) - 1))
         s.tokens.append(token)
-    b.n_tokens = len(rows)
     t0 = time.perf_counter()
-    if engine.C.llama_decode(engine.ctx, b) != 0:
+    if not engine.scheduler._decode(batch):
         raise RuntimeError("llama_decode failed")
     return time.perf_counter() - t0
 
