@@ -4,8 +4,11 @@ from __future__ import annotations
 import json
 import os
 import platform
+import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from config import ROOT
 
@@ -75,3 +78,51 @@ def ask_waiting(client, question: str) -> tuple[dict, bool]:
         saw_rank = saw_rank or job.status().rank is not None
         time.sleep(0.2)
     return job.result(), saw_rank
+
+
+@dataclass
+class Crowd:
+    """What visitors asking at once met: per visitor the wait, the reply's kind, whether it saw its queue place
+    and when it finished; and the errors (a failure, an empty reply, an answer or quotation without citations)."""
+
+    started: float
+    waits: list[float]
+    kinds: list[str]
+    saw_rank: list[bool]
+    finished_at: list[float]
+    errors: list[str]
+
+
+def ask_at_once(clients: list, questions: list[str], meanwhile: Callable[[], None] | None = None) -> Crowd:
+    """Visitor i asks questions[i] through clients[i] (gradio_client), all released at the same moment, one
+    thread each; `meanwhile` runs while they wait (other requests that must not wait for the model)."""
+    n = len(questions)
+    crowd = Crowd(0.0, [0.0] * n, [""] * n, [False] * n, [0.0] * n, [])
+    barrier = threading.Barrier(n + 1)
+
+    def visitor(i: int) -> None:
+        barrier.wait()
+        t0 = time.perf_counter()
+        try:
+            result, crowd.saw_rank[i] = ask_waiting(clients[i], questions[i])
+            crowd.kinds[i] = result.get("kind", "")
+            if not result.get("answer"):
+                crowd.errors.append(f"visitor {i}: empty answer")
+            elif result.get("kind") in ("answer", "quote") and not result.get("citations"):
+                crowd.errors.append(f"visitor {i}: {result['kind']} without citations")
+        except Exception as exc:  # any failure is a finding
+            crowd.errors.append(f"visitor {i}: {exc!r}"[:300])
+        crowd.finished_at[i] = time.perf_counter()
+        crowd.waits[i] = crowd.finished_at[i] - t0
+
+    threads = [threading.Thread(target=visitor, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    barrier.wait()
+    crowd.started = time.perf_counter()
+    if meanwhile:
+        meanwhile()
+    for t in threads:
+        t.join()
+    return crowd
+

@@ -2,7 +2,7 @@
 
     .venv/bin/python -m eval.load            # starts the app on a free port, writes eval/results/load.json
     .venv/bin/python -m eval.load --sessions 20 --out load-20
-    .venv/bin/python -m eval.load --parallel 1 --out load-p1   # one answer at a time (before batching)
+    .venv/bin/python -m eval.load --parallel 4 --out load-p4   # four answers written in one batch
 
 Each session is its own gradio_client connection. Reported: errors, median and worst time from submitting
 a question to its answer, whether queued visitors saw their queue position, and how long quote checks and
@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import threading
 import time
 
 import config  # noqa: F401
-from eval.common import EVAL_DIR, ask_waiting, read_jsonl, start_app, write_result
+from eval.common import EVAL_DIR, ask_at_once, read_jsonl, start_app, write_result
 
 
 
@@ -36,47 +35,28 @@ def main() -> None:
         questions = [r["question"] for r in read_jsonl(EVAL_DIR / "seed_questions.jsonl")]
         questions = [questions[i % len(questions)] for i in range(sessions)]
         clients = [Client(url, verbose=False) for _ in range(sessions)]
-        waits: list[float] = [0.0] * sessions
-        errors: list[str] = []
-        ranks_seen: list[bool] = [False] * sessions
-        kinds: list[str] = [""] * sessions
         side: dict[str, list[float]] = {"quote": [], "search": []}
-        barrier = threading.Barrier(sessions + 1)
 
-        def visitor(i: int) -> None:
-            barrier.wait()
-            t0 = time.perf_counter()
-            try:
-                result, ranks_seen[i] = ask_waiting(clients[i], questions[i])
-                kinds[i] = result.get("kind", "")
-                if not result.get("answer"):
-                    errors.append(f"session {i}: empty answer")
-            except Exception as exc:  # any failure is a finding
-                errors.append(f"session {i}: {exc!r}")
-            waits[i] = time.perf_counter() - t0
+        def side_requests() -> None:
+            time.sleep(1.0)  # the model queue is now full: quote checks and searches must still be quick
+            side_client = Client(url, verbose=False)
+            for i in range(5):
+                t0 = time.perf_counter()
+                side_client.predict("Totale inclusie is een utopie", api_name="/quote")
+                side["quote"].append(time.perf_counter() - t0)
+                t0 = time.perf_counter()
+                side_client.predict(questions[i % len(questions)], 5, api_name="/search")
+                side["search"].append(time.perf_counter() - t0)
 
-        threads = [threading.Thread(target=visitor, args=(i,)) for i in range(sessions)]
-        for t in threads:
-            t.start()
-        barrier.wait()
-        time.sleep(1.0)  # the model queue is now full: quote checks and searches must still be quick
-        side_client = Client(url, verbose=False)
-        for i in range(5):
-            t0 = time.perf_counter()
-            side_client.predict("Totale inclusie is een utopie", api_name="/quote")
-            side["quote"].append(time.perf_counter() - t0)
-            t0 = time.perf_counter()
-            side_client.predict(questions[i], 5, api_name="/search")
-            side["search"].append(time.perf_counter() - t0)
-        for t in threads:
-            t.join()
+        crowd = ask_at_once(clients, questions, side_requests)
+        waits, kinds = crowd.waits, crowd.kinds
         result = {
             "sessions": sessions, "llm_parallel": args.parallel or "default",
-            "page_ready_after_start_s": round(page_ready_s, 1), "errors": errors,
+            "page_ready_after_start_s": round(page_ready_s, 1), "errors": crowd.errors,
             "answer_wait_s": {"median": round(statistics.median(waits), 1), "worst": round(max(waits), 1),
                               "best": round(min(waits), 1)},
             "replies": {k: kinds.count(k) for k in sorted(set(kinds))},
-            "sessions_that_saw_their_queue_position": sum(1 for r in ranks_seen if r),  # the others were taken at once
+            "sessions_that_saw_their_queue_position": sum(crowd.saw_rank),  # the others were taken at once
             "while_model_busy_s": {k: {"median": round(statistics.median(v), 2), "worst": round(max(v), 2)}
                                    for k, v in side.items()},
         }

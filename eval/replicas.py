@@ -26,7 +26,7 @@ import urllib.request
 
 import config  # noqa: F401
 from config import ROOT
-from eval.common import EVAL_DIR, RESULTS_DIR, ask_waiting, read_jsonl, start_app, write_result
+from eval.common import EVAL_DIR, RESULTS_DIR, ask_at_once, read_jsonl, start_app, write_result
 
 WARM_QUESTION = "Wat is de kern van solidariteit?"
 
@@ -102,49 +102,23 @@ def load_round(urls: list[str], questions: list[str]) -> dict:
 
     n = len(questions)
     clients = [Client(urls[i % len(urls)], verbose=False) for i in range(n)]
-    waits, kinds = [0.0] * n, [""] * n
-    finished_at = [0.0] * n
-    errors: list[str] = []
-    saw_rank = [False] * n
-    barrier = threading.Barrier(n + 1)
-
-    def visitor(i: int) -> None:
-        barrier.wait()
-        t0 = time.perf_counter()
-        try:
-            result, saw_rank[i] = ask_waiting(clients[i], questions[i])
-            kinds[i] = result.get("kind", "")
-            if not result.get("answer"):
-                errors.append(f"visitor {i}: empty answer")
-            elif result.get("kind") in ("answer", "quote") and not result.get("citations"):
-                errors.append(f"visitor {i}: {result['kind']} without citations")
-        except Exception as exc:  # any failure is a finding
-            errors.append(f"visitor {i}: {exc!r}"[:300])
-        finished_at[i] = time.perf_counter()
-        waits[i] = finished_at[i] - t0
-
-    threads = [threading.Thread(target=visitor, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    barrier.wait()
-    start = time.perf_counter()
-    for t in threads:
-        t.join()
-    wall = max(finished_at) - start
+    crowd = ask_at_once(clients, questions)
+    waits, kinds = crowd.waits, crowd.kinds
+    wall = max(crowd.finished_at) - crowd.started
     per_replica = {}
     for r, url in enumerate(urls):
         mine = [waits[i] for i in range(n) if i % len(urls) == r]
         per_replica[url] = {"visitors": len(mine), "median_s": round(statistics.median(mine), 1),
                             "worst_s": round(max(mine), 1)}
     return {
-        "visitors": n, "errors": errors,
+        "visitors": n, "errors": crowd.errors,
         "answer_wait_s": {"median": round(statistics.median(waits), 1), "worst": round(max(waits), 1),
                           "best": round(min(waits), 1)},
         "per_replica": per_replica,
         "all_answered_after_s": round(wall, 1),
         "answers_per_minute": round(60 * n / wall, 1),
         "kinds": {k: kinds.count(k) for k in sorted(set(kinds))},
-        "visitors_that_saw_their_queue_position": sum(saw_rank),
+        "visitors_that_saw_their_queue_position": sum(crowd.saw_rank),
     }
 
 
