@@ -258,6 +258,7 @@ class Scheduler:
         if text:
             job.out.put(text)
         if job.generated >= job.max_tokens:
+            job.timing.cut = True
             self._finish(job)
         else:
             job.next_token = token

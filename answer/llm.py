@@ -36,6 +36,7 @@ class Timing:
     generated_tokens: int | None = None
     generation_ms: float | None = None
     step_probs: list[dict[str, float]] | None = None  # likeliest allowed tokens of the first steps (llama.cpp)
+    cut: bool = False  # the reply stopped because it reached max_tokens, not because the model ended it
 
 
 def _no_warm(_prompts: list[tuple[Messages, str]]) -> None:

@@ -218,7 +218,7 @@ def ask_stream(retriever: Retriever, model: ModelSource, question: str, history:
     t = time.perf_counter()
     reply = parse(stream.raw)
     model = Signals(none_probability(timing.step_probs), line_probabilities(timing.step_probs))
-    decision = decide(standalone, lines, reply.chosen, reply.claim, model)
+    decision = decide(standalone, lines, reply.chosen, reply.claim, model, cut=timing.cut)
     if reason:
         decision = Decision("refuse", notes=[f"refused before generation: {reason}", *decision.notes])
     timings["check_ms"] = round((time.perf_counter() - t) * 1000, 1)
@@ -227,7 +227,7 @@ def ask_stream(retriever: Retriever, model: ModelSource, question: str, history:
                    generated_tokens=timing.generated_tokens,
                    generation_ms=round(timing.generation_ms, 1) if timing.generation_ms else None)
     timings.setdefault("first_token_ms", None)
-    signals.update(p_none=model.p_none, p_lines=model.p_lines, doubt=decision.doubt)
+    signals.update(p_none=model.p_none, p_lines=model.p_lines, doubt=decision.doubt, cut=timing.cut)
     yield "done", done(decision, stream.raw)
 
 

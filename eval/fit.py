@@ -99,7 +99,8 @@ def replay(o: Observation, min_dense: float, weights: tuple, max_doubt: float) -
     res = o.result
     reason = gate_mod.gate(res.standalone, [s.hit for s in res.sources], o.documents, min_dense=min_dense)
     reply = parse(res.raw)
-    d = decide_mod.decide(res.standalone, res.lines, reply.chosen, reply.claim, signals(o), weights, max_doubt)
+    d = decide_mod.decide(res.standalone, res.lines, reply.chosen, reply.claim, signals(o), weights, max_doubt,
+                          cut=bool(res.signals.get("cut")))
     kind = "refused" if reason or d.kind == "refuse" else d.kind
     return AskResult(res.question, res.standalone, kind, res.sources, res.lines, d.evidence, d.claim, d.support)
 

@@ -19,6 +19,8 @@ class FakeLLM:
     def _stream(self, messages, max_tokens, timing: Timing, grammar=None, prefill=""):
         self.calls.append({"messages": messages, "grammar": grammar, "prefill": prefill, "max_tokens": max_tokens})
         reply = self.replies.pop(0) if self.replies else ""
+        if len(reply.split(" ")) > max_tokens:  # a word counts as a token: the limit cuts the reply off
+            reply, timing.cut = " ".join(reply.split(" ")[:max_tokens]), True
         timing.prompt_tokens, timing.cached_tokens, timing.generated_tokens = 100, 0, len(reply.split())
         timing.prompt_ms = timing.generation_ms = 1.0
         timing.step_probs = self.step_probs

@@ -102,6 +102,19 @@ def test_an_amount_answer_without_the_amount_falls_back_to_the_line_that_has_it(
     assert d.kind == "quote" and [e.id for e in d.evidence] == [2] and "holds none" in d.notes[-1]
 
 
+def test_a_claim_the_token_limit_cut_off_loses_its_unfinished_sentence():
+    lines = [line(1, "Het formele sociaal werk bestaat nu zo’n 30 jaar in China."),
+             line(2, "Het wordt nog niet erkend als motiverende en empowerende kracht.")]
+    q = "Hoe staat het sociaal werk in China ervoor?"
+    claim = "Het formele sociaal werk bestaat zo’n 30 jaar in China. Het wordt nog niet erkend als"
+    d = decide(q, lines, [1, 2], claim, cut=True)
+    assert d.kind == "answer" and d.claim == "Het formele sociaal werk bestaat zo’n 30 jaar in China."
+    assert "token limit" in d.notes[-1]
+    assert decide(q, lines, [1, 2], claim).claim == claim  # not cut: the whole claim is checked
+    only = decide(q, lines, [1, 2], "Het formele sociaal werk bestaat zo’n 30 jaar in", cut=True)
+    assert only.kind == "quote" and not only.claim and [e.id for e in only.evidence] == [1, 2]
+
+
 def test_a_leading_yes_or_no_is_left_out():
     lines = [line(1, CHINA)]
     d = decide("Wordt het sociaal werk in China erkend?", lines, [1], "Nee, het wordt nog niet erkend.")
@@ -227,6 +240,14 @@ def test_an_unsupported_claim_is_replaced_by_its_evidence(retriever, seed_index)
     n = next(e.id for e in lines_for(seed_index, Q) if "53.200" in e.text)
     result = ask(retriever, FakeLLM(f" {n}\nAntwoord: Er zijn 60.000 sociaal werkers.").llm, Q)
     assert result.kind == "quote" and "60.000" not in result.answer and "53.200" in result.answer
+
+
+def test_an_answer_cut_off_by_the_token_limit_is_not_shown_unfinished(retriever, seed_index):
+    n = next(e.id for e in lines_for(seed_index, Q) if "53.200" in e.text)
+    reply = f" {n}\nAntwoord: Er zijn 53.200 sociaal werkers in Nederland. Zij werken in wijkteams en bij"
+    result = ask(retriever, FakeLLM(reply).llm, Q, max_tokens=12)
+    assert result.kind == "answer" and result.claim == "Er zijn 53.200 sociaal werkers in Nederland."
+    assert result.signals["cut"] and "wijkteams" not in result.answer.split("\n")[0]
 
 
 def test_the_model_choosing_nothing_is_a_refusal(retriever):

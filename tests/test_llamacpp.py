@@ -26,6 +26,12 @@ def run(engine: Engine, messages: list[dict], max_tokens: int = 8) -> tuple[str,
     return "".join(engine.generate(messages, max_tokens, stats)), stats
 
 
+def test_a_reply_that_reaches_the_token_limit_is_marked_cut(engine):
+    _, short = run(engine, [SYSTEM, {"role": "user", "content": "Wat is de hoofdstad van Nederland?"}])
+    _, long = run(engine, [{"role": "user", "content": "Schrijf een lang verhaal over Amsterdam."}], max_tokens=4)
+    assert not short.cut and long.cut and long.generated_tokens == 4
+
+
 def test_prompt_uses_the_models_chat_template(engine):
     text = engine.render([SYSTEM, {"role": "user", "content": "Hoi"}])
     assert text == ("<|im_start|>system\nJe antwoordt in het Nederlands, in één woord.<|im_end|>\n"

@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from corpus.sentences import sentence_spans
 from prompts import fold, word_pattern
 from retrieval.text import content_stems, words
 from verify.dutch import english_words
@@ -50,6 +51,12 @@ def strip_yes_no(claim: str) -> tuple[str, bool]:
         return claim, False
     rest = claim[m.end():].strip()
     return (rest[:1].upper() + rest[1:]) if rest else "", True
+
+
+def whole_sentences(claim: str) -> str:
+    """A claim the token limit cut off, without its unfinished last sentence ("" when it had only that one)."""
+    spans = sentence_spans(claim)
+    return claim[:spans[-2][1]].strip() if len(spans) > 1 else ""
 
 
 def negated_stems(text: str) -> set[str]:

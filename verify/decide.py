@@ -9,7 +9,8 @@ ten. Code decides:
 2. An amount or date question ("Hoeveel ...?", "Wanneer ...?") whose answer holds none gets the chosen lines
    that hold one and share a word with the question, as a quotation (the model often writes "veel" where its
    line says "117.000"); refused when no chosen line does.
-3. The claim passes verify.claims against one, two or three of the lines (supported, same polarity,
+3. A claim the token limit cut off loses its unfinished last sentence (or is not shown at all).
+   The claim passes verify.claims against one, two or three of the lines (supported, same polarity,
    Dutch, says something): answer = the claim, cited, with those lines verbatim as its evidence, and the
    other lines the model chose.
 4. Otherwise the lines speak for themselves: the line the model most likely meant (its probability of naming
@@ -25,7 +26,7 @@ from typing import Literal
 
 from retrieval.evidence import Evidence
 from retrieval.text import content_stems
-from verify.claims import asks_quantity, check_claim, has_quantity, strip_yes_no
+from verify.claims import asks_quantity, check_claim, has_quantity, strip_yes_no, whole_sentences
 
 # Doubt: logistic weights over (1, log p_none, log p_first, best line score, top line score), fitted by eval/fit.py
 # on the tuning half; refuse at or above DOUBT_MAX. p_first is the model's probability of the line it meant.
@@ -86,8 +87,9 @@ def supporting(question: str, claim: str, lines: list[Evidence], first: list[Evi
 
 
 def decide(question: str, lines: list[Evidence], chosen: list[int], claim: str, signals: Signals | None = None,
-           weights: tuple[float, ...] = DOUBT_WEIGHTS, max_doubt: float = DOUBT_MAX) -> Decision:
-    """What to show for the model's choice of `chosen` line ids, its `claim` and its first tokens' `signals`."""
+           weights: tuple[float, ...] = DOUBT_WEIGHTS, max_doubt: float = DOUBT_MAX, cut: bool = False) -> Decision:
+    """What to show for the model's choice of `chosen` line ids, its `claim` and its first tokens' `signals`;
+    `cut`: the token limit ended the claim, so its last sentence is unfinished and is left out."""
     signals = signals or Signals()
     by_id = {e.id: e for e in lines}
     picked = [by_id[i] for i in dict.fromkeys(chosen) if i in by_id]
@@ -101,6 +103,9 @@ def decide(question: str, lines: list[Evidence], chosen: list[int], claim: str, 
     text, had_yes_no = strip_yes_no(claim)
     if had_yes_no:
         notes.append("a leading yes/no was left out: code cannot check it")
+    if cut:
+        text = whole_sentences(text)
+        notes.append("the token limit cut the answer off: its unfinished last sentence was left out")
     if asks_quantity(question) and not has_quantity(text):
         notes.append("the answer to an amount or date question holds none")
         asked = set(content_stems(question))

@@ -58,6 +58,8 @@ def _client(url: str, model: str, timeout_s: float, parallel: int = 1) -> LLM:
                     if piece:
                         wrote = True
                         yield piece
+                    if choice.get("finish_reason") == "length":
+                        timing.cut = True
                 if t := chunk.get("timings"):
                     timing.prompt_tokens, timing.cached_tokens = t.get("prompt_n"), t.get("cache_n")
                     timing.prompt_ms, timing.generation_ms = t.get("prompt_ms"), t.get("predicted_ms")

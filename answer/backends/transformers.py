@@ -65,10 +65,14 @@ def load(settings: Settings) -> LLM:
             thread.start()
             for piece in streamer:
                 if piece:
+                    written.append(piece)
                     emit(piece)
             thread.join()
 
+        written: list[str] = []
         yield from _thread_to_iterator(run)
         timing.generation_ms = (time.perf_counter() - t0) * 1000
+        timing.generated_tokens = len(tokenizer("".join(written), add_special_tokens=False)["input_ids"])
+        timing.cut = timing.generated_tokens >= max_tokens
 
     return LLM(name=path.name, backend="transformers", _stream=stream)
