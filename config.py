@@ -61,6 +61,8 @@ class Settings:
     llm_backend: str = setting("llamacpp", "language model runtime (llm_url implies 'openai')", choices="llm_backend")
     llm_model: str = setting("", "GGUF file (llamacpp) or model folder (transformers); empty: the bundled model")
     llm_url: str = setting("", "OpenAI-compatible server, e.g. http://127.0.0.1:8080/v1")
+    llm_api_key: str = setting("", "key the model server requires (sent as 'Authorization: Bearer <key>'; "
+                                   "python -m answer.serve_llm, llama.cpp server and vLLM take it as --api-key)")
     llm_timeout_s: int = setting(60, "seconds to wait for the model server (connect, and between two pieces of "
                                      "its reply) before the page says it does not answer", 1, 3600)
     llm_ctx: int = setting(4096, "context size of the language model, in tokens", 512, 131_072)
@@ -71,6 +73,12 @@ class Settings:
     host: str = setting("127.0.0.1", "address the web app listens on")
     port: int = setting(7860, "port of the web app", 1, 65_535)
     demo: bool = setting(False, "presentation mode for events: large text, nothing to change")
+    lock: str = setting("auto", "who may add and remove documents: 'auto' (the admin token is needed on a demo or a "
+                                "page reachable from the network), 'yes' (always needed: replicas behind a proxy "
+                                "listen on 127.0.0.1 but are shared) or 'no'", choices="lock")
+    admin_token: str = setting("", "the admin token for adding and removing documents on a locked page, at least "
+                                   "16 characters; give every replica the same one (empty: each start makes "
+                                   "and prints a new one)")
     kiosk_reset_s: int = setting(180, "demo mode: seconds without input after which the page clears (0: never)",
                                  0, 86_400)
     visitor_questions_per_minute: int = setting(4, "questions one visitor may ask per minute on a shared page",

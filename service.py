@@ -34,12 +34,13 @@ from retrieval.service import Retriever
 from verify.quotes import QuoteResult
 from verify.service import QuoteChecker
 from verify.text_check import TextCheck, check_text
-from visitors import Gate, VisitorLimits, is_loopback
+from visitors import LOCK_MODES, Gate, VisitorLimits, is_locked
 
 log = logging.getLogger(__name__)
 
 # What each registry knows: the names settings may use (and the CLI offers).
-CHOICES = {"fusion": sorted(FUSIONS), "embedder": sorted(EMBEDDERS), "llm_backend": sorted(BACKENDS)}
+CHOICES = {"fusion": sorted(FUSIONS), "embedder": sorted(EMBEDDERS), "llm_backend": sorted(BACKENDS),
+           "lock": LOCK_MODES}
 FILE_TYPES = sorted(READERS)  # what documents can be added as (.txt .md .html .htm .pdf .docx)
 CORPUS_CHECK_S = 2.0  # how often, at most, a running app looks whether another process changed the corpus
 
@@ -65,8 +66,8 @@ class Vraagbaak:
         self.model_error: str | None = None
         self._model_lock = threading.Lock()
         self._feedback_lock = threading.Lock()
-        # Events: a page reachable beyond this computer, or a demonstration, is locked for corpus changes.
-        self.gate = Gate(locked=settings.demo or not is_loopback(settings.host))
+        # Events and replicas: a shared page is locked for corpus changes (setting `lock`).
+        self.gate = Gate(is_locked(settings.lock, settings.demo, settings.host), settings.admin_token or None)
         self.visitors = VisitorLimits(settings.visitor_questions_per_minute, enabled=self.gate.locked)
 
     # ---- the corpus ------------------------------------------------------------------------------------

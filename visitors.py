@@ -17,6 +17,7 @@ import time
 from contextlib import contextmanager
 from typing import Iterator
 
+from config import SettingsError
 from errors import UserError
 
 WINDOW_S = 60.0
@@ -54,12 +55,27 @@ def qr_svg(url: str) -> str:
     return segno.make(url, error="m").svg_inline(scale=6, border=2, dark="#111", light="#fff")
 
 
+# Setting `lock`: when the admin token is needed to add or remove documents.
+LOCK_MODES = ("auto", "yes", "no")
+MIN_TOKEN_CHARS = 16  # a token chosen by hand (setting admin_token) must be at least this long
+
+
+def is_locked(mode: str, demo: bool, host: str) -> bool:
+    """'auto': a demonstration, or a page reachable beyond this computer, is locked. Replicas behind a reverse
+    proxy listen on 127.0.0.1 yet serve everyone, so they say 'yes'."""
+    return mode == "yes" or (mode == "auto" and (demo or not is_loopback(host)))
+
+
 class Gate:
-    """The admin token and the rule of when it is needed."""
+    """The admin token and the rule of when it is needed. `token`: one chosen in the settings (every replica the
+    same); without it each start makes its own (`chosen` tells which, so that a chosen one is never printed)."""
 
     def __init__(self, locked: bool, token: str | None = None):
-        self.locked = locked
-        self.token = token or secrets.token_urlsafe(9)
+        if token and len(token.strip()) < MIN_TOKEN_CHARS:
+            raise SettingsError("admin_token", "<hidden>", f"at least {MIN_TOKEN_CHARS} characters",
+                                f"minstens {MIN_TOKEN_CHARS} tekens")
+        self.locked, self.chosen = locked, bool(token)
+        self.token = token.strip() if token else secrets.token_urlsafe(12)
 
     def check(self, given: str | None) -> None:
         """UserError unless changes are open, or the right token is given."""

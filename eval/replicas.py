@@ -41,13 +41,14 @@ def free_port() -> int:
 
 def start_model_server(port: int, slots: int = 1, env: dict | None = None, log=subprocess.DEVNULL,
                        timeout_s: float = 180) -> subprocess.Popen:
-    """`python -m answer.serve_llm --port PORT --parallel SLOTS`, waited for until it answers /v1/models."""
+    """`python -m answer.serve_llm --port PORT --parallel SLOTS`, waited for until its /health says it is ready
+    (the one address that needs no API key)."""
     proc = subprocess.Popen([sys.executable, "-m", "answer.serve_llm", "--port", str(port), "--parallel", str(slots)],
                             cwd=ROOT, env={**os.environ, **(env or {})}, stdout=log, stderr=subprocess.STDOUT)
     deadline = time.time() + timeout_s
     while True:
         try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/models", timeout=2)
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2)
             return proc
         except OSError:
             if proc.poll() is not None or time.time() > deadline:

@@ -36,8 +36,9 @@ class _BadServer(http.server.BaseHTTPRequestHandler):
         self.rfile.read(int(self.headers.get("Content-Length", 0)))
         if self.mode == "slow":
             time.sleep(8)
-        status = 500 if self.mode == "error" else 200
+        status = {"error": 500, "key": 401}.get(self.mode, 200)
         body = {"garbage": b"<html><body>Bad gateway</body></html>", "error": b"internal error",
+                "key": b'{"error": {"code": 401, "message": "Invalid API Key"}}',
                 "broken": b"data: {\"choices\": [{\"delta\": {\"content\": \"Zin",
                 "slow": b"data: [DONE]\n\n"}[self.mode]
         self.send_response(status)
@@ -72,7 +73,7 @@ def bad_server():
 
 @pytest.mark.parametrize("mode, reason", [
     ("down", "niet bereikbaar"), ("slow", "niet op tijd"), ("garbage", "onleesbaar"), ("broken", "onleesbaar"),
-    ("error", "onleesbaar"),
+    ("error", "onleesbaar"), ("key", "weigert de toegangssleutel"),
 ])
 def test_model_server_faults_give_a_message_and_search_goes_on(seed_index, settings, bad_server, mode, reason):
     url = f"http://127.0.0.1:{free_port()}/v1" if mode == "down" else bad_server(mode)

@@ -1,5 +1,7 @@
 """Several app replicas on one corpus folder and one model server (issue #14): a document added through one
-replica is served by the others within seconds; questions to each replica get cited answers.
+replica is served by the others within seconds; questions to each replica get cited answers. As behind a
+reverse proxy, the replicas listen on 127.0.0.1 but are locked (`--lock yes`) with one admin token for all,
+and the model server takes only requests that carry its API key.
 
 The in-process test is fast; the real set-up (one llama.cpp server process, two app processes, Chromium
 adding a document through one page) carries the `llm` and `browser` markers."""
@@ -16,6 +18,8 @@ from eval.replicas import start_model_server, stop
 from service import Vraagbaak, settings_from
 from tests.conftest import free_port, start_app
 
+API_KEY = "sleutel-van-de-modelserver-7f3a"
+ADMIN_TOKEN = "gedeeld-beheerderstoken-voor-alle-replicas"
 NEW_DOC = ("Moestuin in Kampen\n\nIn Kampen onderhouden twintig buurtbewoners samen een moestuin achter het "
            "buurthuis; de oogst gaat naar de voedselbank.\n")
 
@@ -72,12 +76,14 @@ def replicas(seed_index, cache_dir, tmp_path_factory):
     added = tmp_path_factory.mktemp("shared-added")
     port = free_port()
     log = open(tmp_path_factory.mktemp("llm") / "server.log", "w")
-    server = start_model_server(port, slots=2, env={"VRAAGBAAK_CACHE_DIR": str(cache_dir)}, log=log)
+    server = start_model_server(port, slots=2, log=log,
+                                env={"VRAAGBAAK_CACHE_DIR": str(cache_dir), "VRAAGBAAK_LLM_API_KEY": API_KEY})
     apps: list = [None, None]
 
     def one(i: int) -> None:
         apps[i] = start_app(cache_dir, tmp_path_factory, "--added-dir", str(added),
-                            "--llm-url", f"http://127.0.0.1:{port}/v1")
+                            "--llm-url", f"http://127.0.0.1:{port}/v1", "--llm-api-key", API_KEY,
+                            "--lock", "yes", "--admin-token", ADMIN_TOKEN)
 
     threads = [threading.Thread(target=one, args=(i,)) for i in range(2)]
     for t in threads:
@@ -86,7 +92,7 @@ def replicas(seed_index, cache_dir, tmp_path_factory):
         t.join()
     try:
         assert all(apps), "a replica did not start"
-        yield [info for _, info in apps], added
+        yield [info for _, info in apps], added, port
     finally:
         for started in apps:
             if started:
@@ -98,13 +104,19 @@ def replicas(seed_index, cache_dir, tmp_path_factory):
 def test_questions_to_both_replicas_get_cited_answers_from_one_server(replicas):
     from gradio_client import Client
 
-    infos, _ = replicas
+    infos, _, port = replicas
     questions = ["Hoeveel jaar bestaat formeel sociaal werk al in China?", "Hoeveel vrijwilligers zijn er in Nederland?"]
     jobs = [Client(info["url"], verbose=False).submit(q, api_name="/ask") for info, q in zip(infos, questions)]
     answers = [job.result(timeout=180) for job in jobs]
     for answer, key in zip(answers, ["30", "117.000"]):
         assert answer["kind"] in ("answer", "quote") and answer["citations"], answer
         assert key in answer["answer"]
+    # Without the key the model server answers nobody.
+    import httpx
+
+    r = httpx.post(f"http://127.0.0.1:{port}/v1/chat/completions", timeout=30,
+                   json={"messages": [{"role": "user", "content": "Hoi"}], "max_tokens": 2})
+    assert r.status_code == 401
 
 
 @pytest.mark.llm
@@ -112,14 +124,17 @@ def test_questions_to_both_replicas_get_cited_answers_from_one_server(replicas):
 def test_a_document_added_through_one_replicas_page_is_found_on_the_other(replicas, browser, tmp_path):
     from gradio_client import Client
 
-    (a, b), added = replicas
+    (a, b), added, _ = replicas
     doc = tmp_path / "moestuin.txt"
     doc.write_text(NEW_DOC, encoding="utf-8")
     page = browser.new_page()
     try:
         page.goto(a["url"], wait_until="load")
         page.get_by_role("tab", name="Bronnen").click()
+        assert not page.locator("#upload").is_visible()  # locked, though it listens on 127.0.0.1
+        page.locator("#admin").get_by_text("Beheer").first.click()
         page.set_input_files("#upload input[type=file]", str(doc))
+        page.fill("#admin-token input", ADMIN_TOKEN)  # the token all replicas share
         page.wait_for_timeout(1000)
         page.click("#add")
         page.wait_for_function("document.querySelector('#change-log').innerText.includes('moestuin.txt')",
@@ -134,3 +149,21 @@ def test_a_document_added_through_one_replicas_page_is_found_on_the_other(replic
             break
         assert time.perf_counter() - t0 < 10, f"replica B did not serve the new document: {hits}"
         time.sleep(0.5)
+    # The other replica takes the same token: it removes the document through its own page.
+    page = browser.new_page()
+    try:
+        page.goto(b["url"], wait_until="load")
+        page.get_by_role("tab", name="Bronnen").click()
+        page.locator("#admin").get_by_text("Beheer").first.click()
+        page.click("#remove-pick input")
+        page.get_by_role("option", name="moestuin.txt").click()
+        page.fill("#admin-token input", ADMIN_TOKEN)
+        page.click("#remove")
+        page.wait_for_function("document.querySelector('#change-log').innerText.includes('moestuin.txt')",
+                               timeout=60_000)
+    finally:
+        page.close()
+    assert not (added / "moestuin.txt").exists()
+    for info in (a, b):  # a token chosen in the settings is never printed
+        log = info["log"].read_text()
+        assert ADMIN_TOKEN not in log and API_KEY not in log and "admin_token" in log

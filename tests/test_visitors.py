@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import pytest
 
+from config import SettingsError
 from errors import UserError
 from service import Vraagbaak, settings_from
-from visitors import Gate, VisitorLimits, is_loopback, join_url, qr_svg
+from visitors import Gate, VisitorLimits, is_locked, is_loopback, join_url, qr_svg
 
 
 class Clock:
@@ -73,6 +74,27 @@ def test_shared_pages_are_locked_behind_the_token():
     Gate(locked=False).check(None)
     for host, demo, locked in (("127.0.0.1", False, False), ("127.0.0.1", True, True), ("0.0.0.0", False, True)):
         assert Vraagbaak(settings_from({"host": host, "demo": demo}, environ={})).gate.locked is locked
+
+
+def test_the_lock_setting_and_a_token_chosen_for_all_replicas():
+    assert is_locked("auto", demo=True, host="127.0.0.1") and is_locked("auto", demo=False, host="0.0.0.0")
+    assert not is_locked("auto", demo=False, host="127.0.0.1")
+    assert is_locked("yes", demo=False, host="127.0.0.1")  # a replica behind a proxy: local, yet shared
+    assert not is_locked("no", demo=True, host="0.0.0.0")
+    shared = "een-lang-gedeeld-token-2026"
+    gate = Gate(locked=True, token=shared)
+    assert gate.chosen and gate.token == shared
+    gate.check(shared)
+    with pytest.raises(UserError):
+        gate.check("een-ander-token-van-genoeg-lengte")
+    with pytest.raises(SettingsError) as err:
+        Gate(locked=True, token="kort")
+    assert "16" in str(err.value) and "kort" not in str(err.value)  # the message never repeats a secret
+    assert not Gate(locked=True).chosen and len(Gate(locked=True).token) >= 16
+    with pytest.raises(SettingsError):
+        settings_from({"lock": "misschien"}, environ={})
+    app = Vraagbaak(settings_from({"lock": "yes", "admin_token": shared}, environ={}))
+    assert app.gate.locked and app.gate.token == shared and app.visitors.enabled
 
 
 def test_the_join_address_and_its_qr_code_are_made_here():

@@ -295,9 +295,13 @@ def sources_tab(app: Vraagbaak) -> None:
         doc = index.document(doc_id) if doc_id else None
         return render.document_html(doc, index.passages, int(paragraph) if paragraph else None)
 
+    def lists():
+        """The documents as they are now: another page, replica or `app.py add` may have changed them."""
+        return (table(), gr.Dropdown(choices=[(d.title, d.id) for d in app.documents()]),
+                gr.Dropdown(choices=app.removable(), value=None))
+
     def after_change(lines: list[str]):
-        return ("\n\n".join(lines), table(), gr.Dropdown(choices=[(d.title, d.id) for d in app.documents()]),
-                gr.Dropdown(choices=app.removable(), value=None), None)
+        return ("\n\n".join(lines), *lists(), None)
 
     def add_uploaded(files: list | None, token: str | None = None, progress=gr.Progress()):
         try:
@@ -331,7 +335,7 @@ def sources_tab(app: Vraagbaak) -> None:
             lines = [ui_text("add_failed", name=doc_id, reason=exc.dutch)]
         return after_change(lines)
 
-    with gr.Tab(ui_text("tab_sources"), id="sources-tab"):
+    with gr.Tab(ui_text("tab_sources"), id="sources-tab") as tab:
         documents_table = gr.Dataframe(value=table(), headers=[ui_text("col_title"), ui_text("col_author"), ui_text("col_date"),
                                                              ui_text("col_id"), ui_text("col_paragraphs")],
                                        interactive=False, elem_id="documents")
@@ -363,6 +367,7 @@ def sources_tab(app: Vraagbaak) -> None:
                       concurrency_id="corpus")
         remove_btn.click(remove_document, [remove_pick, token], changed, api_visibility="private",
                          concurrency_limit=1, concurrency_id="corpus")
+        tab.select(lists, None, [documents_table, doc_pick, remove_pick], api_visibility="private", queue=False)
 
 
 def api(app: Vraagbaak) -> None:
@@ -459,7 +464,8 @@ def launch(app: Vraagbaak, block: bool = True):
 def serve(app: Vraagbaak) -> None:
     print(f"Vraagbaak: index laden ({app.settings.corpus})…", flush=True)
     if app.gate.locked:
-        print(ui_text("admin_token_printed", token=app.gate.token), flush=True)
+        print(ui_text("admin_token_chosen") if app.gate.chosen else
+              ui_text("admin_token_printed", token=app.gate.token), flush=True)
     if not is_loopback(app.settings.host):
         print(ui_text("join_printed", url=join_url(app.settings.host, app.settings.port)), flush=True)
     launch(app, block=True)

@@ -10,15 +10,17 @@ from config import Settings
 
 
 def load(settings: Settings) -> LLM:
-    return _client(settings.llm_url, settings.llm_model, settings.llm_timeout_s, settings.llm_parallel)
+    return _client(settings.llm_url, settings.llm_model, settings.llm_timeout_s, settings.llm_parallel,
+                   settings.llm_api_key)
 
 
-def _client(url: str, model: str, timeout_s: float, parallel: int = 1) -> LLM:
-    """A server that is down, silent for `timeout_s`, or answers something other than an SSE chat stream
-    raises ModelFault; the pipeline shows the user why and search and quotes go on."""
+def _client(url: str, model: str, timeout_s: float, parallel: int = 1, api_key: str = "") -> LLM:
+    """A server that is down, silent for `timeout_s`, refuses `api_key`, or answers something other than an SSE
+    chat stream raises ModelFault; the pipeline shows the user why and search and quotes go on."""
     import httpx
 
     base = url.rstrip("/")
+    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
     if not base.endswith("/v1"):
         base += "/v1"
 
@@ -42,8 +44,11 @@ def _client(url: str, model: str, timeout_s: float, parallel: int = 1) -> LLM:
 
     def _read(body: dict, timing: Timing) -> Iterator[str]:
         wrote = False
-        with httpx.stream("POST", f"{base}/chat/completions", json=body,
+        with httpx.stream("POST", f"{base}/chat/completions", json=body, headers=headers,
                           timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, 10))) as r:
+            if r.status_code in (401, 403):
+                raise ModelFault("unauthorized", f"LLM server at {base} refused the request (HTTP {r.status_code}): "
+                                 f"{'wrong' if api_key else 'no'} API key (setting llm_api_key)")
             if r.status_code != 200:
                 raise ModelFault("garbage", f"LLM server at {base} answered HTTP {r.status_code}: {r.read()[:300]!r}")
             for line in r.iter_lines():
