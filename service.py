@@ -60,6 +60,7 @@ class Vraagbaak:
         self._corpus_state: tuple = ()  # library.corpus_state when the Retriever was made
         self._checked_at = 0.0
         self.indexing: Snapshot | None = None  # while an index build embeds: where it stands (the page's status)
+        self.index_error: str | None = None  # why the background load failed (Dutch), shown on the page
         self.progress_sink: Callable[[Snapshot], None] | None = None  # told of every build's progress (CLI bar)
         self._llm: LLM | None = None
         self.model_state = "idle"  # idle -> loading -> ready | error
@@ -92,6 +93,27 @@ class Vraagbaak:
                 self._corpus_state, self._checked_at = library.corpus_state(self.settings), time.monotonic()
                 self._retriever = self._build(False, sink)
             return self._retriever
+
+    @property
+    def index_ready(self) -> bool:
+        """Whether the index is loaded (asked without waiting for it)."""
+        return self._retriever is not None
+
+    def start_index_loading(self) -> None:
+        """Load or build the index in the background, so that a page is up at once and shows the build's progress
+        (`indexing`); whatever needs the index meanwhile waits for it."""
+
+        def run() -> None:
+            try:
+                self.load_index()
+            except UserError as exc:
+                self.index_error = exc.dutch
+                log.error("index failed to load: %s", exc.english)
+            except Exception as exc:
+                self.index_error = str(exc)
+                log.exception("index failed to load")
+
+        threading.Thread(target=run, daemon=True, name="index-loader").start()
 
     def _build(self, rebuild: bool, sink: Callable[[Snapshot], None] | None) -> Retriever:
         def report(snapshot: Snapshot) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import subprocess
+import uuid
 from contextlib import redirect_stderr
 from pathlib import Path
 
@@ -165,6 +166,34 @@ def test_adding_a_document_in_the_page_shows_indexing_progress(browser, seed_ind
         page.wait_for_function("document.querySelector('#change-log').innerText.includes('wijkteams.txt')",
                                timeout=120_000)
         context.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+@pytest.mark.browser
+def test_the_page_is_up_while_the_index_is_built_at_start_up(browser, cache_dir, tmp_path, tmp_path_factory):
+    """A corpus nobody indexed yet: the page answers at once and shows the build's figures, not a blank wait."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    run = uuid.uuid4().hex[:8]  # new text each run: the shared embedding cache cannot make the build instant
+    paragraphs = [f"Alinea {i} ({run}): in buurt {i} bezocht het wijkteam {i * 7} gezinnen en sprak het met "
+                  f"{i + 3} vrijwilligers over de wachtlijsten bij het buurthuis." for i in range(160)]
+    (corpus / "buurten.txt").write_text("Honderdzestig buurten\n\n" + "\n\n".join(paragraphs) + "\n", encoding="utf-8")
+    proc, info = start_app(cache_dir, tmp_path_factory, "--corpus", str(corpus))
+    try:
+        page = browser.new_page()
+        page.goto(info["url"], wait_until="load")
+        page.wait_for_function("document.querySelector('#model-state')?.innerText?.includes('Indexeren: ')",
+                               timeout=30_000)
+        shown = page.evaluate("document.querySelector('#model-state').innerText")
+        assert "/160 passages" in shown or "/161 passages" in shown, shown
+        page.wait_for_function("!(document.querySelector('#model-state')?.innerText ?? 'Indexeren').includes('Indexeren')",
+                               timeout=120_000)
+        page.get_by_role("tab", name="Bronnen").click()  # the list is read when the tab opens
+        page.wait_for_function("document.querySelector('#documents')?.innerText?.includes('Honderdzestig')",
+                               timeout=15_000)
+        page.close()
     finally:
         proc.terminate()
         proc.wait(timeout=30)

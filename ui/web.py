@@ -336,11 +336,12 @@ def sources_tab(app: Vraagbaak) -> None:
         return after_change(lines)
 
     with gr.Tab(ui_text("tab_sources"), id="sources-tab") as tab:
-        documents_table = gr.Dataframe(value=table(), headers=[ui_text("col_title"), ui_text("col_author"), ui_text("col_date"),
+        ready = app.index_ready  # else the lists are filled when the tab is opened
+        documents_table = gr.Dataframe(value=table() if ready else None, headers=[ui_text("col_title"), ui_text("col_author"), ui_text("col_date"),
                                                              ui_text("col_id"), ui_text("col_paragraphs")],
                                        interactive=False, elem_id="documents")
         with gr.Row():
-            doc_pick = gr.Dropdown([(d.title, d.id) for d in app.documents()], label=ui_text("document_pick"),
+            doc_pick = gr.Dropdown([(d.title, d.id) for d in app.documents()] if ready else [], label=ui_text("document_pick"),
                                    elem_id="doc-pick", scale=4)
             para_pick = gr.Number(label=ui_text("paragraph").capitalize(), precision=0, minimum=0, elem_id="para-pick",
                                   scale=1)
@@ -412,17 +413,19 @@ def api(app: Vraagbaak) -> None:
 
 
 def build(app: Vraagbaak) -> gr.Blocks:
-    repaired = (app.retriever.index.rebuilt_because or "").startswith("corrupt")
+    """The page; it needs no index to be built, so that it is up while the index loads (launch starts that)."""
 
     def model_state():
-        state, indexing = app.model_state, app.indexing
+        state, indexing, ready = app.model_state, app.indexing, app.index_ready
         text = ui_text("model_state_ready") if state == "ready" else (
             (app.model_error or ui_text("model_state_error")) if state == "error" else ui_text("model_state_loading"))
-        if repaired:  # the stored index was damaged and has been rebuilt: say so where the state is shown
-            text = f"{ui_text('index_rebuilt')} {text}"
+        if ready and (app.retriever.index.rebuilt_because or "").startswith("corrupt"):
+            text = f"{ui_text('index_rebuilt')} {text}"  # the stored index was damaged and has been rebuilt
         if indexing is not None:  # an index build embeds while the page is up: its figures first
             text = f"{indexing.text()} {text}"
-        return text, gr.Timer(active=state not in ("ready", "error") or indexing is not None)
+        elif not ready:
+            text = f"{app.index_error or ui_text('index_loading')} {text}"
+        return text, gr.Timer(active=state not in ("ready", "error") or indexing is not None or not ready)
 
     with gr.Blocks(title=ui_text("title"), analytics_enabled=False) as page:
         gr.Markdown(f"# {ui_text('title')}\n{ui_text('subtitle')}")
@@ -449,6 +452,7 @@ def theme() -> gr.themes.Base:
 
 
 def launch(app: Vraagbaak, block: bool = True):
+    app.start_index_loading()
     page = build(app)
     app.start_model_loading()
     page.queue(default_concurrency_limit=4, max_size=100)
@@ -462,7 +466,6 @@ def launch(app: Vraagbaak, block: bool = True):
 
 
 def serve(app: Vraagbaak) -> None:
-    print(f"Vraagbaak: index laden ({app.settings.corpus})…", flush=True)
     if app.gate.locked:
         print(ui_text("admin_token_chosen") if app.gate.chosen else
               ui_text("admin_token_printed", token=app.gate.token), flush=True)
