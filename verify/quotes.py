@@ -12,7 +12,6 @@ the quote's rarer words would start; rapidfuzz then aligns the quote word by wor
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass, field
 
 import numpy as np
