@@ -111,6 +111,8 @@ def test_questions_to_both_replicas_get_cited_answers_from_one_server(replicas):
     for answer, key in zip(answers, ["30", "117.000"]):
         assert answer["kind"] in ("answer", "quote") and answer["citations"], answer
         assert key in answer["answer"]
+        # Each replica had the server read the fixed prompt at start-up: the first question reads only its own part.
+        assert answer["timings"]["cached_tokens"] >= 800 and answer["timings"]["prompt_tokens"] < 400, answer["timings"]
     # Without the key the model server answers nobody.
     import httpx
 

@@ -3,10 +3,13 @@ server enforces the grammar (`grammar`) and continues a started assistant turn; 
 from __future__ import annotations
 
 import json
+import logging
 from typing import Iterator
 
 from answer.llm import LLM, Messages, ModelFault, Timing
 from config import Settings
+
+log = logging.getLogger(__name__)
 
 
 def load(settings: Settings) -> LLM:
@@ -71,4 +74,30 @@ def _client(url: str, model: str, timeout_s: float, parallel: int = 1, api_key: 
         if not wrote:
             raise ModelFault("garbage", f"LLM server at {base} sent no text (HTTP 200 without an SSE chat stream)")
 
-    return LLM(name=f"{model or 'default'}@{base}", backend="openai", _stream=stream, parallel=parallel)
+    llm = LLM(name=f"{model or 'default'}@{base}", backend="openai", _stream=stream, parallel=parallel)
+
+    def warm(prompts: list[tuple[Messages, str]]) -> None:
+        """Have the server read the fixed prompt prefixes, so that no visitor waits ~7 s for them: the first (the
+        answers') on every slot at once, so that each slot holds it, then the others (a slot that switches to
+        one keeps its answer prefix in llama.cpp's prompt cache in RAM). Best effort: a server that is not up
+        yet is reported by the first question, as before."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        def read(prompt: tuple[Messages, str]) -> None:  # past LLM's semaphore: one request per slot at once
+            "".join(stream(prompt[0], 1, Timing(), None, prompt[1]))
+
+        try:
+            slots = int(httpx.get(f"{base.removesuffix('/v1')}/props", headers=headers, timeout=10)
+                        .json().get("total_slots") or 1)
+        except (httpx.HTTPError, ValueError, AttributeError):
+            slots = 1  # not a llama.cpp server, or not up yet
+        try:
+            with ThreadPoolExecutor(max(1, min(slots, 64))) as pool:
+                list(pool.map(read, [prompts[0]] * slots))
+            for prompt in prompts[1:]:
+                read(prompt)
+        except Exception as exc:
+            log.warning("could not warm the model server's prompt cache: %s", exc)
+
+    llm.warm = warm
+    return llm
