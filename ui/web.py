@@ -421,10 +421,10 @@ def build(app: Vraagbaak) -> gr.Blocks:
             (app.model_error or ui_text("model_state_error")) if state == "error" else ui_text("model_state_loading"))
         if ready and (app.retriever.index.rebuilt_because or "").startswith("corrupt"):
             text = f"{ui_text('index_rebuilt')} {text}"  # the stored index was damaged and has been rebuilt
-        if indexing is not None:  # an index build embeds while the page is up: its figures first
+        if not ready:  # at start-up nothing works before the index: only its state (no "search works already")
+            text = indexing.text() if indexing is not None else (app.index_error or ui_text("index_loading"))
+        elif indexing is not None:  # an index build embeds while the page is up: its figures first
             text = f"{indexing.text()} {text}"
-        elif not ready:
-            text = f"{app.index_error or ui_text('index_loading')} {text}"
         return text, gr.Timer(active=state not in ("ready", "error") or indexing is not None or not ready)
 
     with gr.Blocks(title=ui_text("title"), analytics_enabled=False) as page:
