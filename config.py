@@ -69,6 +69,8 @@ class Settings:
     llm_parallel: int = setting(1, "questions the model works on at once (llama.cpp in-process writes their answers "
                                 "in one batch, a model server gets them as parallel requests); more wait in the "
                                 "queue", 1, 16)
+    answer_cache: int = setting(256, "answers kept per corpus for questions asked again (the same words, not a "
+                                     "follow-up), and shared by visitors asking the same at once; 0: none", 0, 1_000_000)
     max_tokens: int = setting(96, "tokens the model may write: line numbers and one short sentence", 8, 4096)
     host: str = setting("127.0.0.1", "address the web app listens on")
     port: int = setting(7860, "port of the web app", 1, 65_535)

@@ -16,7 +16,8 @@ from typing import Callable, Iterator
 
 from answer import pipeline
 from answer.backends import BACKENDS, load_llm
-from answer.followup import Turn
+from answer.cache import AnswerCache, question_key
+from answer.followup import Turn, looks_like_follow_up
 from answer.llm import LLM
 from answer.pipeline import AskResult
 from atomic import append_whole
@@ -67,6 +68,7 @@ class Vraagbaak:
         self.model_error: str | None = None
         self._model_lock = threading.Lock()
         self._feedback_lock = threading.Lock()
+        self.answers = AnswerCache(settings.answer_cache)
         # Events and replicas: a shared page is locked for corpus changes (setting `lock`).
         self.gate = Gate(is_locked(settings.lock, settings.demo, settings.host), settings.admin_token or None)
         self.visitors = VisitorLimits(settings.visitor_questions_per_minute, enabled=self.gate.locked)
@@ -252,11 +254,21 @@ class Vraagbaak:
 
     def ask_stream(self, question: str, history: list[Turn] | None = None,
                    measure_gate: bool = False) -> Iterator[pipeline.Event]:
-        return pipeline.ask_stream(self.retriever, self.llm, question, history, self.settings.max_tokens,
-                                   measure_gate)
+        """The pipeline's events; a question asked before on this corpus (not a follow-up that leans on the
+        conversation) gets the kept answer, and one being answered right now is waited for (answer/cache.py)."""
+        retriever = self.retriever
+        keep = not measure_gate and not (history and looks_like_follow_up(question))
+        key = question_key(retriever.index.key, question) if keep else None
+        return self.answers.stream(key, lambda: pipeline.ask_stream(
+            retriever, self.llm, question, history, self.settings.max_tokens, measure_gate))
 
     def ask(self, question: str, history: list[Turn] | None = None, measure_gate: bool = False) -> pipeline.AskResult:
-        return pipeline.ask(self.retriever, self.llm, question, history, self.settings.max_tokens, measure_gate)
+        result = None
+        for kind, payload in self.ask_stream(question, history, measure_gate):
+            if kind == "done":
+                result = payload
+        assert result is not None
+        return result
 
     # ---- feedback ------------------------------------------------------------------------------------
 

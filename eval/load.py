@@ -3,6 +3,7 @@
     .venv/bin/python -m eval.load            # starts the app on a free port, writes eval/results/load.json
     .venv/bin/python -m eval.load --sessions 20 --out load-20
     .venv/bin/python -m eval.load --parallel 4 --out load-p4   # four answers written in one batch
+    .venv/bin/python -m eval.load --same 3 --out load-same3    # visitors tapping 3 example questions (kept answers)
 
 Each session is its own gradio_client connection. Reported: errors, median and worst time from submitting
 a question to its answer, whether queued visitors saw their queue position, and how long quote checks and
@@ -25,6 +26,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sessions", type=int, default=10, help="visitors asking at once")
     ap.add_argument("--parallel", type=int, help="the app's --llm-parallel (default: the app's default)")
+    ap.add_argument("--same", type=int, default=0,
+                    help="only this many different questions, as when visitors tap the page's example questions")
     ap.add_argument("--out", default="load", help="result name under eval/results/")
     args = ap.parse_args()
     sessions = args.sessions
@@ -32,7 +35,7 @@ def main() -> None:
     try:
         warm = Client(url, verbose=False)
         warm.predict("Wat is de kern van solidariteit?", api_name="/ask")  # model loaded and warm
-        questions = [r["question"] for r in read_jsonl(EVAL_DIR / "seed_questions.jsonl")]
+        questions = [r["question"] for r in read_jsonl(EVAL_DIR / "seed_questions.jsonl")][:args.same or None]
         questions = [questions[i % len(questions)] for i in range(sessions)]
         clients = [Client(url, verbose=False) for _ in range(sessions)]
         side: dict[str, list[float]] = {"quote": [], "search": []}
@@ -52,6 +55,7 @@ def main() -> None:
         waits, kinds = crowd.waits, crowd.kinds
         result = {
             "sessions": sessions, "llm_parallel": args.parallel or "default",
+            "different_questions": len(set(questions)),
             "page_ready_after_start_s": round(page_ready_s, 1), "errors": crowd.errors,
             "answer_wait_s": {"median": round(statistics.median(waits), 1), "worst": round(max(waits), 1),
                               "best": round(min(waits), 1)},
