@@ -337,12 +337,12 @@ def sources_tab(app: Vraagbaak) -> None:
 
     with gr.Tab(ui_text("tab_sources"), id="sources-tab") as tab:
         ready = app.index_ready  # else the lists are filled when the tab is opened
-        documents_table = gr.Dataframe(value=table() if ready else None, headers=[ui_text("col_title"), ui_text("col_author"), ui_text("col_date"),
-                                                             ui_text("col_id"), ui_text("col_paragraphs")],
-                                       interactive=False, elem_id="documents")
+        headers = [ui_text(k) for k in ("col_title", "col_author", "col_date", "col_id", "col_paragraphs")]
+        documents_table = gr.Dataframe(value=table() if ready else None, headers=headers, interactive=False,
+                                       elem_id="documents")
         with gr.Row():
-            doc_pick = gr.Dropdown([(d.title, d.id) for d in app.documents()] if ready else [], label=ui_text("document_pick"),
-                                   elem_id="doc-pick", scale=4)
+            doc_pick = gr.Dropdown([(d.title, d.id) for d in app.documents()] if ready else [],
+                                   label=ui_text("document_pick"), elem_id="doc-pick", scale=4)
             para_pick = gr.Number(label=ui_text("paragraph").capitalize(), precision=0, minimum=0, elem_id="para-pick",
                                   scale=1)
         doc_view = gr.HTML(elem_id="document")
