@@ -26,6 +26,7 @@ from prompts import message
 from retrieval.evidence import Evidence, Sentence, byline_of, sentences_of
 from retrieval.search import Hit
 from retrieval.service import Retriever, check_query
+from verify.claims import same_words
 from verify.decide import Decision, Signals, decide
 from verify.gate import gate
 
@@ -79,6 +80,12 @@ class AskResult:
     @property
     def answer(self) -> str:
         return reply_text(self)
+
+    @property
+    def verbatim(self) -> bool:
+        """A checked answer that only copies its evidence lines: shown once, as those lines, not twice."""
+        return self.kind == "answer" and same_words(self.claim, [e.text for e in self.evidence
+                                                                 if e.id in self.support])
 
     def cited(self) -> list[int]:
         """Source numbers the reply cites, in order of first use."""
@@ -136,7 +143,7 @@ def reply_text(result: AskResult) -> str:
     if result.kind == "refused":
         return message("answer.refused")
     lines = [evidence_line(result, e) for e in result.evidence]
-    if result.kind == "answer":
+    if result.kind == "answer" and not result.verbatim:
         return (cite(result.claim, result.claim_sources()) + "\n\n" + message("answer.evidence_intro") + "\n"
                 + "\n".join(lines))
     return message("answer.quote_intro") + "\n" + "\n".join(lines)

@@ -242,6 +242,18 @@ def test_an_unsupported_claim_is_replaced_by_its_evidence(retriever, seed_index)
     assert result.kind == "quote" and "60.000" not in result.answer and "53.200" in result.answer
 
 
+def test_an_answer_that_copies_its_evidence_is_shown_once(retriever, seed_index):
+    from ui.render import answer_markdown
+
+    line = next(e for e in lines_for(seed_index, Q) if "53.200" in e.text)
+    result = ask(retriever, FakeLLM(f" {line.id}\nAntwoord: {line.text}").llm, Q)
+    assert result.kind == "answer" and result.verbatim and result.claim == line.text
+    assert result.answer.count("53.200") == 1 and result.answer.startswith("Het antwoord in de woorden van de bronnen")
+    assert answer_markdown(result).count("53.200") == 1
+    summary = ask(retriever, FakeLLM(f" {line.id}\nAntwoord: Er zijn 53.200 sociaal werkers in Nederland.").llm, Q)
+    assert not summary.verbatim and summary.answer.count("53.200") == 2  # its own words, then the evidence
+
+
 def test_an_answer_cut_off_by_the_token_limit_is_not_shown_unfinished(retriever, seed_index):
     n = next(e.id for e in lines_for(seed_index, Q) if "53.200" in e.text)
     reply = f" {n}\nAntwoord: Er zijn 53.200 sociaal werkers in Nederland. Zij werken in wijkteams en bij"

@@ -64,13 +64,13 @@ def answer_markdown(result: AskResult) -> str:
     for e in result.evidence:
         body = md_escape(e.text) if e.byline else f"„{md_escape(e.text)}”"
         quotes.append(f"> {body} {_link(e.source + 1)}")
-    if result.kind == "answer":
+    if result.kind == "answer" and not result.verbatim:
         claim = md_escape(result.claim)
         m = re.search(r"[.!?…]+$", claim)
         marks = "".join("\u00a0" + _link(n) for n in result.claim_sources())
         head = claim[:m.start()] + marks + m.group() if m else claim + marks
         return head + "\n\n" + "\n>\n".join(quotes)
-    return f"*{md_escape(message('answer.quote_intro'))}*\n\n" + "\n>\n".join(quotes)
+    return f"*{md_escape(message('answer.quote_intro'))}*\n\n" + "\n>\n".join(quotes)  # or a verbatim answer
 
 
 def sources_html(sources: list[Source], cited: set[int] | None = None,

@@ -53,6 +53,11 @@ def strip_yes_no(claim: str) -> tuple[str, bool]:
     return (rest[:1].upper() + rest[1:]) if rest else "", True
 
 
+def same_words(claim: str, evidence: list[str]) -> bool:
+    """The claim is its evidence word for word (case, accents and punctuation aside): a copy, not a summary."""
+    return bool(claim.strip()) and words(claim) == words(" ".join(evidence))
+
+
 def whole_sentences(claim: str) -> str:
     """A claim the token limit cut off, without its unfinished last sentence ("" when it had only that one)."""
     spans = sentence_spans(claim)
