@@ -263,12 +263,7 @@ class Vraagbaak:
             retriever, self.llm, question, history, self.settings.max_tokens, measure_gate))
 
     def ask(self, question: str, history: list[Turn] | None = None, measure_gate: bool = False) -> pipeline.AskResult:
-        result = None
-        for kind, payload in self.ask_stream(question, history, measure_gate):
-            if kind == "done":
-                result = payload
-        assert result is not None
-        return result
+        return pipeline.result_of(self.ask_stream(question, history, measure_gate))
 
     # ---- feedback ------------------------------------------------------------------------------------
 

@@ -58,8 +58,9 @@ class LLM:
     def stream(self, messages: Messages, max_tokens: int = 256, timing: Timing | None = None,
                grammar: str | None = None, prefill: str = "") -> Iterator[str]:
         """Yield the reply in pieces. At most `parallel` generations at once per model (llama.cpp in-process
-        writes that many in one batch; other backends take one at a time). `prefill` starts the assistant's turn (not yielded); `grammar` (GBNF) restricts what follows it where
-        the backend supports it (others are read leniently by the caller)."""
+        writes that many in one batch, a model server gets that many requests; transformers takes one at a
+        time). `prefill` starts the assistant's turn (not yielded); `grammar` (GBNF) restricts what follows it
+        where the backend supports it (others are read leniently by the caller)."""
         with self._turns:
             try:
                 yield from self._stream(messages, max_tokens, timing or Timing(), grammar, prefill)

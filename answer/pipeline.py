@@ -32,7 +32,7 @@ from verify.gate import gate
 
 SOURCES_K = 5  # passages whose sentences compete for the evidence lines
 
-__all__ = ["AskResult", "Source", "Turn", "ask", "ask_stream", "warm_prompts", "pre_embed"]
+__all__ = ["AskResult", "Source", "Turn", "ask", "ask_stream", "result_of", "warm_prompts", "pre_embed"]
 ModelSource = LLM | Callable[[], LLM]  # the model, or how to get it (loaded only when a question needs it)
 
 
@@ -252,14 +252,19 @@ def line_probabilities(step_probs: list[dict[str, float]] | None) -> dict[int, f
     return {int(piece): p for piece, p in step_probs[1].items() if piece.strip().isdigit()}
 
 
-def ask(retriever: Retriever, model: ModelSource, question: str, history: list[Turn] | None = None,
-        max_tokens: int = 96, measure_gate: bool = False) -> AskResult:
+def result_of(events: Iterator[Event]) -> AskResult:
+    """Run an answer's events to the end: its result (for the CLI, the API and benchmarks)."""
     result = None
-    for kind, payload in ask_stream(retriever, model, question, history, max_tokens, measure_gate):
+    for kind, payload in events:
         if kind == "done":
             result = payload
     assert result is not None
     return result
+
+
+def ask(retriever: Retriever, model: ModelSource, question: str, history: list[Turn] | None = None,
+        max_tokens: int = 96, measure_gate: bool = False) -> AskResult:
+    return result_of(ask_stream(retriever, model, question, history, max_tokens, measure_gate))
 
 
 def warm_prompts() -> list[tuple[Messages, str]]:

@@ -52,15 +52,6 @@ def features(o: F.Observation) -> tuple[list[float], list[float]] | None:
     return D.doubt_features(res.lines, line, sig)[1:], extra
 
 
-def fit(x: np.ndarray, y: np.ndarray, l2: float = 1.0, steps: int = 3000):
-    mu, sd = x.mean(0), x.std(0) + 1e-9
-    z = np.hstack([np.ones((len(x), 1)), (x - mu) / sd])
-    w = np.zeros(z.shape[1])
-    for _ in range(steps):
-        w -= 0.5 * (z.T @ (1 / (1 + np.exp(-z @ w)) - y) + l2 * np.r_[0, w[1:]]) / len(y)
-    return lambda a: 1 / (1 + np.exp(-(np.hstack([np.ones((len(a), 1)), (a - mu) / sd]) @ w)))
-
-
 def cross_validated(rows: list, cols: list[int], folds: int = 5, shuffles: int = 3) -> dict:
     usable = [i for i, r in enumerate(rows) if r["x"] is not None]
     x = np.array([rows[i]["x"] for i in usable])[:, cols]
@@ -73,9 +64,9 @@ def cross_validated(rows: list, cols: list[int], folds: int = 5, shuffles: int =
         for k in range(folds):
             test = set(order[k::folds])
             train = [j for j in range(len(usable)) if j not in test]
-            model = fit(x[train], y[train])
-            for j, p in zip(sorted(test), model(x[sorted(test)])):
-                doubt[usable[j]] = float(p)
+            w = F.logistic(x[train], y[train])
+            for j in sorted(test):
+                doubt[usable[j]] = float(1 / (1 + np.exp(-(w[0] + x[j] @ w[1:]))))
         for g in GROUPS:
             members = [i for i, r in enumerate(rows) if r["group"] == g]
             refused = [rows[i]["pre_refused"] or doubt.get(i, 0.0) >= D.DOUBT_MAX for i in members]

@@ -105,8 +105,21 @@ def replay(o: Observation, min_dense: float, weights: tuple, max_doubt: float) -
     return AskResult(res.question, res.standalone, kind, res.sources, res.lines, d.evidence, d.claim, d.support)
 
 
+def logistic(x: np.ndarray, y: np.ndarray, l2: float = 1.0, steps: int = 3000) -> np.ndarray:
+    """Logistic regression by gradient descent on standardised features; the weights for the raw features,
+    intercept first (the form verify.decide.doubt takes)."""
+    mu, sd = x.mean(0), x.std(0) + 1e-9
+    z = np.hstack([np.ones((len(x), 1)), (x - mu) / sd])
+    w = np.zeros(z.shape[1])
+    for _ in range(steps):
+        p = 1 / (1 + np.exp(-z @ w))
+        w -= 0.5 * (z.T @ (p - y) + l2 * np.r_[0, w[1:]]) / len(y)
+    # back to the raw features: w0 + sum w_i (x_i - mu_i) / sd_i
+    return np.r_[w[0] - np.sum(w[1:] * mu / sd), w[1:] / sd]
+
+
 def fit_doubt(obs: list[Observation], l2: float = 1.0, steps: int = 3000) -> tuple[float, ...]:
-    """Logistic regression (numpy, gradient descent): does the question lack an answer in the sources?"""
+    """Does the question lack an answer in the sources? Fitted on the model's signals (see `logistic`)."""
     rows, labels = [], []
     for o in obs:
         res, reply = o.result, parse(o.result.raw)
@@ -115,15 +128,7 @@ def fit_doubt(obs: list[Observation], l2: float = 1.0, steps: int = 3000) -> tup
         line = decide_mod.meant(res.lines, reply.chosen, signals(o))
         rows.append(decide_mod.doubt_features(res.lines, line, signals(o)))
         labels.append(float(o.group in ("seeds_unanswerable", "xquad_gold_removed")))
-    x, y = np.array(rows), np.array(labels)
-    mu, sd = x[:, 1:].mean(0), x[:, 1:].std(0) + 1e-9
-    z = np.hstack([np.ones((len(x), 1)), (x[:, 1:] - mu) / sd])
-    w = np.zeros(z.shape[1])
-    for _ in range(steps):
-        p = 1 / (1 + np.exp(-z @ w))
-        w -= 0.5 * (z.T @ (p - y) + l2 * np.r_[0, w[1:]]) / len(y)
-    # back to the raw features: w0 + sum w_i (x_i - mu_i) / sd_i
-    raw = np.r_[w[0] - np.sum(w[1:] * mu / sd), w[1:] / sd]
+    raw = logistic(np.array(rows)[:, 1:], np.array(labels), l2, steps)  # column 0 of the features is the 1
     return tuple(round(float(v), 4) for v in raw)
 
 

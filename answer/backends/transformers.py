@@ -57,6 +57,7 @@ def load(settings: Settings) -> LLM:
         timing.prompt_tokens = int(inputs["input_ids"].shape[1])
         streamer = TextIteratorStreamer(tokenizer, skip_prompt=True, skip_special_tokens=True)
         t0 = time.perf_counter()
+        written: list[str] = []
 
         def run(emit: Callable[[str], None]) -> None:
             thread = threading.Thread(target=lambda: model.generate(
@@ -69,7 +70,6 @@ def load(settings: Settings) -> LLM:
                     emit(piece)
             thread.join()
 
-        written: list[str] = []
         yield from _thread_to_iterator(run)
         timing.generation_ms = (time.perf_counter() - t0) * 1000
         timing.generated_tokens = len(tokenizer("".join(written), add_special_tokens=False)["input_ids"])
