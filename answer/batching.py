@@ -11,6 +11,13 @@ cached sequence (slot) that shares the longest prefix with its prompt; where a b
 prefix is copied (`llama_kv_cache_seq_cp` shares the cache cells, nothing is recomputed or duplicated). Then
 it runs one llama_decode per step: a row for every job that is writing and a chunk of the oldest unread
 prompt. Greedy picking and the grammar stay with the engine (answer/llamacpp.py), per job.
+
+Answers copy their evidence (the prompt asks them to use the sentences' own words), so a writing job also feeds
+up to `draft` tokens guessed from its prompt: where the last tokens written occur in the prompt, the tokens that
+follow them there (prompt-lookup decoding, as llama.cpp's `lookup` example and transformers'
+`prompt_lookup_num_tokens` do). The same step's logits check every guess: tokens are still chosen one by one,
+greedily and under the grammar, and a guess is kept only while it equals the token chosen, so the reply is the
+one written without guessing; each kept guess saves a step. Rejected guesses leave the KV cache at once.
 """
 from __future__ import annotations
 
@@ -30,6 +37,7 @@ from answer.llm import Timing
 log = logging.getLogger(__name__)
 
 SIMILARITY_MIN = 0.1  # share of a prompt a slot's cache must cover to be reused (llama.cpp's server default)
+DRAFT_NGRAMS = (3, 2)  # lengths of the written tail looked up in the prompt, longest first
 TRACED_STEPS = 2  # steps whose options are reported (under a grammar: "geen" or not, then the first line)
 END = object()  # the last item a job's queue receives when it ends well
 
@@ -55,6 +63,7 @@ class Job:
     out: queue.Queue = field(default_factory=queue.Queue)
     slot: Slot | None = None
     next_token: int | None = None  # written, still to be fed
+    source: np.ndarray | None = None  # the prompt as an array, where drafts are looked up
     generated: int = 0
     cancelled: bool = False  # set by the reader that stopped listening
     started: float | None = None  # first chunk read
@@ -76,6 +85,20 @@ class Sampler(Protocol):
     def piece(self, token: int) -> bytes: ...
 
 
+def draft(source: np.ndarray, tail: list[int], n: int) -> list[int]:
+    """Up to `n` tokens that followed the last occurrence in `source` of the longest of `tail`'s last
+    DRAFT_NGRAMS tokens (the evidence and the question come last in the prompt, so they are found first)."""
+    for size in DRAFT_NGRAMS:
+        if n <= 0 or len(tail) < size or len(source) <= size:
+            continue
+        windows = np.lib.stride_tricks.sliding_window_view(source[:-1], size)
+        hits = np.flatnonzero((windows == np.asarray(tail[-size:])).all(axis=1))
+        if len(hits):
+            start = int(hits[-1]) + size
+            return source[start:start + n].tolist()
+    return []
+
+
 def common_prefix(a: list[int], b: list[int]) -> int:
     n = min(len(a), len(b))
     i = 0
@@ -86,12 +109,14 @@ def common_prefix(a: list[int], b: list[int]) -> int:
 
 class Scheduler:
     """Runs jobs on `slots` cached sequences, up to `parallel` at once, in steps of at most `batch` rows of which
-    at most `chunk` are prompt tokens."""
+    at most `chunk` are prompt tokens, each writing job guessing up to `draft` tokens ahead."""
 
-    def __init__(self, engine: Sampler, slots: int, parallel: int, batch: int, chunk: int):
+    def __init__(self, engine: Sampler, slots: int, parallel: int, batch: int, chunk: int, draft: int = 0):
         self.e, self.C = engine, engine.C
         self.slots = [Slot(seq=i) for i in range(slots)]
-        self.parallel, self.batch_size, self.chunk = parallel, batch, max(1, min(chunk, batch - parallel))
+        self.draft = max(0, min(draft, batch // max(parallel, 1) - 1))
+        self.parallel, self.batch_size = parallel, batch
+        self.chunk = max(1, min(chunk, batch - parallel * (1 + self.draft)))
         self._batch = self.C.llama_batch_init(batch, 0, 1)
         self._waiting: deque[Job] = deque()
         self._active: list[Job] = []
@@ -168,6 +193,8 @@ class Scheduler:
         slot.busy, slot.last_used = True, time.monotonic()
         job.slot = slot
         job.timing.prompt_tokens, job.timing.cached_tokens = len(job.tokens) - cached, cached
+        job.timing.drafted = job.timing.accepted = 0
+        job.source = np.asarray(job.tokens, dtype=np.int32)
         job.timing.step_probs = [] if job.rules else None
 
     def _step(self) -> None:
@@ -176,7 +203,14 @@ class Scheduler:
         writers = [j for j in self._active if j.next_token is not None]
         # A job's slot holds only prompt tokens until its prompt is read, then its answer's too.
         reader = next((j for j in self._active if len(j.slot.tokens) < len(j.tokens)), None)
-        rows = [(j.slot.seq, len(j.slot.tokens), j.next_token, True) for j in writers]
+        rows: list[tuple[int, int, int, bool]] = []
+        fed: dict[int, list[int]] = {}  # writer index -> its tokens in this step: the chosen one, then guesses
+        for i, job in enumerate(writers):
+            room = min(self.draft, job.max_tokens - job.generated - 1)
+            tail = job.slot.tokens[-DRAFT_NGRAMS[0]:] + [job.next_token]
+            fed[i] = [job.next_token] + draft(job.source, tail, room)
+            rows += [(job.slot.seq, len(job.slot.tokens) + k, t, True) for k, t in enumerate(fed[i])]
+            job.timing.drafted += len(fed[i]) - 1
         chunk: list[int] = []
         if reader is not None:
             base = len(reader.slot.tokens)
@@ -192,10 +226,10 @@ class Scheduler:
             self._retire(reader, RuntimeError(f"no room in the KV cache for a prompt of {len(reader.tokens)} "
                                               f"tokens"), forget=True)
             return
+        row = 0
         for i, job in enumerate(writers):
-            job.slot.tokens.append(job.next_token)
-            job.next_token = None
-            self._advance(job, self._logits(i))
+            self._take(job, fed[i], row)
+            row += len(fed[i])
         if reader is not None:
             reader.slot.tokens.extend(chunk)
             if last:
@@ -203,6 +237,22 @@ class Scheduler:
                 reader.timing.prompt_ms = (reader.prompt_done - reader.started) * 1000
                 reader.timing.generated_tokens = 0
                 self._advance(reader, self._logits(len(rows) - 1))
+
+    def _take(self, job: Job, fed: list[int], row: int) -> None:
+        """Choose a writer's tokens from the logits of its rows: after the token it had chosen, each guess is
+        kept while it is the token chosen next. The cells of the guesses not kept are removed."""
+        slot = job.slot
+        job.next_token = None
+        for k, token in enumerate(fed):
+            if k:
+                job.next_token = None  # the guess equals it and is already in the cache
+                job.timing.accepted += 1
+            slot.tokens.append(token)
+            self._advance(job, self._logits(row + k))
+            if job.next_token is None or k + 1 == len(fed) or job.next_token != fed[k + 1]:
+                break
+        if len(fed) > k + 1:
+            self.C.kv_cache_seq_rm(self.e.ctx, slot.seq, len(slot.tokens), -1)
 
     def _decode(self, rows: list[tuple[int, int, int, bool]]) -> bool:
         """One llama_decode of the rows (seq, pos, token, logits?). Where the cache has no room, compact it,

@@ -54,6 +54,7 @@ def _api():
     c_void_p, c_int32 = ctypes.c_void_p, ctypes.c_int32
     C.kv_cache_seq_rm = bind("llama_kv_cache_seq_rm", [c_void_p, c_int32, c_int32, c_int32], ctypes.c_bool)
     C.kv_cache_seq_cp = bind("llama_kv_cache_seq_cp", [c_void_p, c_int32, c_int32, c_int32, c_int32], None)
+    C.kv_cache_seq_pos_max = bind("llama_kv_cache_seq_pos_max", [c_void_p, c_int32], c_int32)
     C.kv_cache_defrag = bind("llama_kv_cache_defrag", [c_void_p], None)
     C.kv_cache_update = bind("llama_kv_cache_update", [c_void_p], None)
     C.meta_val_str = bind("llama_model_meta_val_str",
@@ -77,7 +78,7 @@ class Engine:
     from several threads: one scheduler thread does all the decoding."""
 
     def __init__(self, path: Path, threads: int, ctx: int, slots: int = 2, batch: int = 512, parallel: int = 1,
-                 chunk: int = 128):
+                 chunk: int = 128, draft: int = 0):
         from jinja2.sandbox import ImmutableSandboxedEnvironment
 
         C = self.C = _api()
@@ -99,7 +100,7 @@ class Engine:
             raise RuntimeError("llama.cpp could not create a context")
         self.ctx_per_slot = ctx
         self.n_vocab = C.n_vocab(self.model)
-        self.scheduler = Scheduler(self, slots=slots, parallel=parallel, batch=batch, chunk=chunk)
+        self.scheduler = Scheduler(self, slots=slots, parallel=parallel, batch=batch, chunk=chunk, draft=draft)
         env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True)
         env.globals["raise_exception"] = _raise
         self._template = env.from_string(self._meta("tokenizer.chat_template"))

@@ -135,3 +135,46 @@ def test_a_full_cache_fails_the_newcomer_and_keeps_the_answers_under_way(setting
 def test_a_prompt_longer_than_the_context_is_refused_with_a_clear_error(engine):
     with pytest.raises(ValueError, match="exceeds the context of 1024 tokens"):
         run(engine, [{"role": "user", "content": "woord " * 1200}])
+
+
+COPY = [{"role": "system", "content": "Je herhaalt de zin van de gebruiker letterlijk, zonder iets toe te voegen."},
+        {"role": "user", "content": "Sociaal werkers versterken de eigen kracht van bewoners in hun buurt, samen "
+                                    "met vrijwilligers en de gemeente."}]
+
+
+def cache_matches_slots(e: Engine) -> bool:
+    """Every sequence in the KV cache ends where its slot's tokens end (no cells of guesses not taken)."""
+    return all(e.C.kv_cache_seq_pos_max(e.ctx, s.seq) == max(len(s.tokens) - 1, 0)  # an empty one says 0
+               for s in e.scheduler.slots)
+
+
+def test_guesses_from_the_prompt_write_the_same_reply_in_fewer_steps(engine, settings):
+    from answer.llm import model_path
+
+    plain = {"free": run(engine, COPY, 40), "grammar": None}
+    e = Engine(model_path(settings), threads=settings.threads, ctx=1024, slots=2, parallel=2, draft=4)
+    try:
+        guessed, stats = run(e, COPY, 40)
+        assert guessed == plain["free"][0] and "eigen kracht van bewoners" in guessed
+        assert stats.generated_tokens == plain["free"][1].generated_tokens
+        assert stats.accepted >= stats.generated_tokens // 2 and stats.accepted <= stats.drafted  # steps saved
+        # Under a grammar every guess is still checked token by token: the grammar cuts the copy short.
+        rule = 'root ::= "Sociaal werkers versterken de eigen kracht" [.]'
+        plain["grammar"] = "".join(engine.generate(COPY, 40, grammar=rule))
+        cut = Timing()
+        assert "".join(e.generate(COPY, 40, cut, grammar=rule)) == plain["grammar"]
+        assert plain["grammar"] == "Sociaal werkers versterken de eigen kracht."
+        assert cut.drafted > cut.accepted and cache_matches_slots(e)  # " van" was guessed, "." written
+        # Guesses the model did not take left no cells behind: the same prompt on the cached slot, and two
+        # at once, write what was written alone.
+        again, stats2 = run(e, COPY, 40)
+        assert again == guessed and stats2.cached_tokens > 0
+        streams = [e.generate(COPY, 40), e.generate([SYSTEM, {"role": "user", "content": "Tel van één tot tien, "
+                                                                                            "met komma's."}], 30)]
+        firsts = [next(s) for s in streams]  # the second starts while the first is written
+        texts = [f + "".join(s) for f, s in zip(firsts, streams)]
+        assert cache_matches_slots(e)
+        assert texts[0] == guessed and texts[1] == run(engine, [SYSTEM, {"role": "user", "content": "Tel van één "
+                                                                         "tot tien, met komma's."}], 30)[0]
+    finally:
+        e.close()

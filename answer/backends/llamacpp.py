@@ -15,7 +15,7 @@ def load(settings: Settings) -> LLM:
     # Answers and follow-up rewrites have different fixed prefixes: one slot more than answers written at once
     # keeps the other one cached.
     engine = Engine(path, threads=settings.threads, ctx=settings.llm_ctx, slots=settings.llm_parallel + 1,
-                    parallel=settings.llm_parallel)
+                    parallel=settings.llm_parallel, draft=settings.llm_draft)
     llm = LLM(name=path.name, backend="llamacpp", _stream=engine.generate, parallel=settings.llm_parallel)
 
     def warm(prompts: list[tuple[Messages, str]]) -> None:

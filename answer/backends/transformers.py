@@ -1,5 +1,7 @@
 """transformers: the design card's library. Loads a safetensors folder, or a GGUF file (dequantised, so 4x the
-memory); for GPU machines and for models llama.cpp does not run. No grammar: the reply is read leniently."""
+memory); for GPU machines and for models llama.cpp does not run. No grammar: the reply is read leniently.
+Answers copy their evidence, so the tokens after a match in the prompt are guessed and checked in one step
+(transformers' prompt lookup, `llm_draft` tokens at a time), as the in-process llama.cpp engine does."""
 from __future__ import annotations
 
 import queue
@@ -62,7 +64,8 @@ def load(settings: Settings) -> LLM:
         def run(emit: Callable[[str], None]) -> None:
             thread = threading.Thread(target=lambda: model.generate(
                 **inputs, max_new_tokens=max_tokens, do_sample=False, streamer=streamer,
-                pad_token_id=tokenizer.eos_token_id), daemon=True)
+                pad_token_id=tokenizer.eos_token_id, prompt_lookup_num_tokens=settings.llm_draft or None),
+                daemon=True)
             thread.start()
             for piece in streamer:
                 if piece:
