@@ -144,6 +144,7 @@ def dense_part(n: int, n_queries: int, methods: tuple[str, ...]) -> list[dict]:
     import faiss
 
     from retrieval.search import CANDIDATES
+    from retrieval.store import stored_vectors
 
     faiss.omp_set_num_threads(THREADS)
     rng = np.random.default_rng(SEED + n)
@@ -155,8 +156,11 @@ def dense_part(n: int, n_queries: int, methods: tuple[str, ...]) -> list[dict]:
     def measure(name: str, params: dict, build, tune=None, settings=((None, None),)) -> None:
         with _Memory() as mem:
             index = build()
+        with _Memory() as reading:  # what a loaded index adds to read the vectors for reranking (a view: ~0)
+            vectors = stored_vectors(index)
         base = {"part": "dense", "passages": n, "method": name, **params, **mem.figures(),
-                "bytes_mb": _mb(_index_bytes(index))}
+                "bytes_mb": _mb(_index_bytes(index)), "vectors_for_reranking_mb": reading.figures()["rss_growth_mb"]}
+        del vectors
         for label, value in settings:
             if tune:
                 tune(index, value)

@@ -56,9 +56,13 @@ class Index:
     documents: list[Document]
     passages: list[Passage]
     dense: faiss.Index
-    vectors: np.ndarray
     bm25: bm25s.BM25
     rebuilt_because: str | None = None  # set when a corrupt or stale index was replaced on load
+
+    @property
+    def vectors(self) -> np.ndarray:
+        """The passages' vectors, read from the FAISS index itself (a view, not a copy: 1.5 GB at 1M)."""
+        return stored_vectors(self.dense)
 
     def document(self, doc_id: str) -> Document | None:
         return self.documents_by_id.get(doc_id)
@@ -138,6 +142,17 @@ def _new_dense(kind: str, dim: int) -> faiss.Index:
     return index
 
 
+def stored_vectors(dense: faiss.Index) -> np.ndarray:
+    """A read-only view of the float32 vectors an exact or HNSW index stores (both keep them whole); a copy for
+    any other kind. The view lives in the index's memory: use it while the index lives."""
+    flat = faiss.downcast_index(dense.storage) if isinstance(dense, faiss.IndexHNSW) else dense
+    if not isinstance(flat, faiss.IndexFlat) or flat.ntotal == 0:
+        return (dense.reconstruct_n(0, dense.ntotal) if dense.ntotal else np.zeros((0, dense.d), np.float32))
+    view = faiss.rev_swig_ptr(flat.get_xb(), flat.ntotal * flat.d).reshape(flat.ntotal, flat.d)
+    view.flags.writeable = False
+    return view
+
+
 def _search_ready(index: faiss.Index) -> faiss.Index:
     """Set the search breadth, which FAISS does not store with an HNSW index."""
     if isinstance(index, faiss.IndexHNSW):
@@ -203,7 +218,6 @@ def load(folder: Path, embedder_name: str) -> Index:
         documents = [Document(**row) for row in _read_jsonl(folder / "documents.jsonl")]
         passages = [Passage(**row) for row in _read_jsonl(folder / "passages.jsonl")]
         dense = _search_ready(faiss.read_index(str(folder / "dense.faiss")))
-        vectors = dense.reconstruct_n(0, dense.ntotal) if dense.ntotal else np.zeros((0, dense.d), np.float32)
         retriever = bm25s.BM25.load(str(folder / "bm25"))
         if dense.ntotal != len(passages):
             raise CorruptIndex("vector count does not match passage count")
@@ -212,7 +226,7 @@ def load(folder: Path, embedder_name: str) -> Index:
     except Exception as exc:  # unreadable JSON, truncated FAISS file, ...
         raise CorruptIndex(f"{type(exc).__name__}: {exc}") from exc
     return Index(key=manifest["key"], path=folder, documents=documents, passages=passages, dense=dense,
-                 vectors=np.ascontiguousarray(vectors, dtype=np.float32), bm25=retriever)
+                 bm25=retriever)
 
 
 def open_index(corpus: Corpus, embedder: Embedder, cache_dir: Path, max_chars: int,

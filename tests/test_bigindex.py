@@ -51,7 +51,11 @@ def test_over_the_threshold_the_index_is_hnsw_with_the_exact_top_hits(corpus_dir
     assert isinstance(approx.dense, faiss.IndexHNSWFlat) and approx.dense.hnsw.efSearch == HNSW_EF_SEARCH
     assert isinstance(exact.dense, faiss.IndexFlatIP)
     assert json.loads((approx.path / "manifest.json").read_text())["dense"] == "hnsw32"
-    assert np.allclose(approx.vectors, exact.vectors, atol=1e-6)  # reconstructed from the graph's storage
+    assert np.allclose(approx.vectors, exact.vectors, atol=1e-6)  # read from the graph's storage
+    for index in (approx, exact):  # a view of FAISS's own array, not a second copy of every vector
+        v = index.vectors
+        assert not v.flags.owndata and not v.flags.writeable and v.shape == (36, e5.dim)
+        assert np.array_equal(v[7], index.dense.reconstruct(7))
     for q in QUERIES:
         a, b = search(approx, e5, q, k=3), search(exact, e5, q, k=3)
         assert [h.passage for h in a] == [h.passage for h in b]
