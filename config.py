@@ -69,9 +69,9 @@ class Settings:
     llm_parallel: int = setting(1, "questions the model works on at once (llama.cpp in-process writes their answers "
                                 "in one batch, a model server gets them as parallel requests); more wait in the "
                                 "queue", 1, 16)
-    llm_draft: int = setting(4, "llama.cpp in-process: tokens guessed ahead from the prompt and checked in the same "
-                                "step (answers copy their evidence; the reply stays the same, writing gets faster; "
-                                "0: off)", 0, 32)
+    llm_draft: int = setting(4, "llama.cpp in-process and transformers: tokens guessed ahead from the prompt and "
+                                "checked in the same step (answers copy their evidence; the reply stays the same, "
+                                "writing gets faster; 0: off)", 0, 32)
     answer_cache: int = setting(256, "answers kept per corpus for questions asked again (the same words, not a "
                                      "follow-up), and shared by visitors asking the same at once; 0: none", 0, 1_000_000)
     max_tokens: int = setting(96, "tokens the model may write: line numbers and one short sentence", 8, 4096)

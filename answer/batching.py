@@ -88,8 +88,10 @@ class Sampler(Protocol):
 def draft(source: np.ndarray, tail: list[int], n: int) -> list[int]:
     """Up to `n` tokens that followed the last occurrence in `source` of the longest of `tail`'s last
     DRAFT_NGRAMS tokens (the evidence and the question come last in the prompt, so they are found first)."""
+    if n <= 0:
+        return []
     for size in DRAFT_NGRAMS:
-        if n <= 0 or len(tail) < size or len(source) <= size:
+        if len(tail) < size or len(source) <= size:
             continue
         windows = np.lib.stride_tricks.sliding_window_view(source[:-1], size)
         hits = np.flatnonzero((windows == np.asarray(tail[-size:])).all(axis=1))
@@ -242,11 +244,9 @@ class Scheduler:
         """Choose a writer's tokens from the logits of its rows: after the token it had chosen, each guess is
         kept while it is the token chosen next. The cells of the guesses not kept are removed."""
         slot = job.slot
-        job.next_token = None
         for k, token in enumerate(fed):
-            if k:
-                job.next_token = None  # the guess equals it and is already in the cache
-                job.timing.accepted += 1
+            job.next_token = None  # fed: the token chosen, or a guess equal to the one chosen after it
+            job.timing.accepted += int(k > 0)
             slot.tokens.append(token)
             self._advance(job, self._logits(row + k))
             if job.next_token is None or k + 1 == len(fed) or job.next_token != fed[k + 1]:

@@ -37,7 +37,7 @@ class Timing:
     generation_ms: float | None = None
     step_probs: list[dict[str, float]] | None = None  # likeliest allowed tokens of the first steps (llama.cpp)
     cut: bool = False  # the reply stopped because it reached max_tokens, not because the model ended it
-    drafted: int | None = None  # tokens guessed from the prompt (llama.cpp in-process) ...
+    drafted: int | None = None  # tokens guessed from the prompt (reported by llama.cpp in-process) ...
     accepted: int | None = None  # ... and of those, the ones the model wrote anyway (each saved a step)
 
 

@@ -156,11 +156,13 @@ def dense_part(n: int, n_queries: int, methods: tuple[str, ...]) -> list[dict]:
     def measure(name: str, params: dict, build, tune=None, settings=((None, None),)) -> None:
         with _Memory() as mem:
             index = build()
-        with _Memory() as reading:  # what a loaded index adds to read the vectors for reranking (a view: ~0)
-            vectors = stored_vectors(index)
         base = {"part": "dense", "passages": n, "method": name, **params, **mem.figures(),
-                "bytes_mb": _mb(_index_bytes(index)), "vectors_for_reranking_mb": reading.figures()["rss_growth_mb"]}
-        del vectors
+                "bytes_mb": _mb(_index_bytes(index))}
+        if name in ("exact", "hnsw"):  # the kinds the app builds: what reading their vectors adds (a view: ~0)
+            with _Memory() as reading:
+                vectors = stored_vectors(index)
+            base["vectors_for_reranking_mb"] = reading.figures()["rss_growth_mb"]
+            del vectors
         for label, value in settings:
             if tune:
                 tune(index, value)

@@ -143,11 +143,11 @@ def _new_dense(kind: str, dim: int) -> faiss.Index:
 
 
 def stored_vectors(dense: faiss.Index) -> np.ndarray:
-    """A read-only view of the float32 vectors an exact or HNSW index stores (both keep them whole); a copy for
-    any other kind. The view lives in the index's memory: use it while the index lives."""
+    """A read-only view of the float32 vectors of an exact or HNSW index (the two kinds `_new_dense` builds; both
+    keep the vectors whole). The view lives in the index's memory: use it while the index lives."""
     flat = faiss.downcast_index(dense.storage) if isinstance(dense, faiss.IndexHNSW) else dense
-    if not isinstance(flat, faiss.IndexFlat) or flat.ntotal == 0:
-        return (dense.reconstruct_n(0, dense.ntotal) if dense.ntotal else np.zeros((0, dense.d), np.float32))
+    if flat.ntotal == 0:
+        return np.zeros((0, flat.d), np.float32)
     view = faiss.rev_swig_ptr(flat.get_xb(), flat.ntotal * flat.d).reshape(flat.ntotal, flat.d)
     view.flags.writeable = False
     return view
