@@ -255,7 +255,8 @@ class Vraagbaak:
     def ask_stream(self, question: str, history: list[Turn] | None = None,
                    measure_gate: bool = False) -> Iterator[pipeline.Event]:
         """The pipeline's events; a question asked before on this corpus (not a follow-up that leans on the
-        conversation) gets the kept answer, and one being answered right now is waited for (answer/cache.py)."""
+        conversation) gets the kept answer, and one being answered right now is waited for, with events
+        ('shared', None) meanwhile (answer/cache.py)."""
         retriever = self.retriever
         keep = not measure_gate and not (history and looks_like_follow_up(question))
         key = question_key(retriever.index.key, question) if keep else None

@@ -2,22 +2,24 @@
 
 At an event many visitors tap the same example questions. Answers are greedy (temperature 0) and depend only
 on the question, the corpus and the settings, so the second visitor can get the first one's checked answer at
-once instead of a place in the model's queue; a visitor who asks while the same question is being answered
-waits for that answer instead of asking the model again (single flight). The key holds the index key, so a
-changed corpus never serves an old answer. Follow-ups that lean on the conversation are not kept (their
-answer depends on it). A failed or abandoned answer is not kept, and whoever waited for it asks the model
-itself.
+once instead of a place in the model's waiting line; a visitor who asks while the same question is being
+answered waits for that answer instead of asking the model again (single flight), and is told so (event
+'shared'). The key holds the index key, so a changed corpus never serves an old answer. Follow-ups that lean
+on the conversation are not kept (their answer depends on it). A failed or abandoned answer is not kept, and
+whoever waited for it asks the model itself.
 """
 from __future__ import annotations
 
 import dataclasses
 import threading
+import time
 from collections import OrderedDict
 from typing import Callable, Hashable, Iterator
 
 from answer.pipeline import AskResult, Event
 
 WAIT_S = 600.0  # the longest a visitor waits for the same question being answered before asking it themselves
+POLL_S = 0.5  # how often such a visitor is told ('shared', None) that it waits for that answer
 
 
 def question_key(index_key: str, question: str) -> tuple[str, str]:
@@ -70,9 +72,12 @@ class AnswerCache:
                 return
             if wait is None:
                 break
-            if not wait.wait(WAIT_S):
-                yield from run()  # the first asker is taking too long: ask alongside, keep nothing
-                return
+            deadline = time.monotonic() + WAIT_S
+            while not wait.wait(POLL_S):  # told again and again, so that a page can notice a visitor who left
+                yield "shared", None
+                if time.monotonic() > deadline:
+                    yield from run()  # the first asker is taking too long: ask alongside, keep nothing
+                    return
         result = None
         try:
             for kind, payload in run():

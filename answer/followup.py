@@ -10,6 +10,7 @@ import json
 import logging
 from dataclasses import dataclass
 
+from answer.line import Ticket
 from answer.llm import LLM
 from errors import UserError
 from prompts import fold, template, word_pattern
@@ -55,12 +56,13 @@ def rewrite_messages(question: str, history: list[Turn]) -> list[dict]:
     return messages
 
 
-def standalone_question(llm: LLM, question: str, history: list[Turn]) -> str:
-    """The follow-up rewritten to stand alone, or the question itself when it needs no rewriting."""
+def standalone_question(llm: LLM, question: str, history: list[Turn], ticket: Ticket | None = None) -> str:
+    """The follow-up rewritten to stand alone, or the question itself when it needs no rewriting; `ticket`: a
+    turn at the model already taken (see LLM.stream)."""
     if not history or not looks_like_follow_up(question):
         return question
     try:
-        lines = llm.complete(rewrite_messages(question, history), max_tokens=48).strip().splitlines()
+        lines = llm.complete(rewrite_messages(question, history), max_tokens=48, ticket=ticket).strip().splitlines()
         rewritten = lines[0].strip() if lines else ""
     except Exception as exc:  # a failed rewrite must not lose the question
         log.error("follow-up rewrite failed: %s", exc)

@@ -6,11 +6,11 @@ greedily (temperature 0): answers must be reproducible and as literal as the mod
 """
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
 
+from answer.line import Ticket, WaitingLine
 from config import Settings
 from errors import ServiceFailure, UserError
 from prompts import message
@@ -51,31 +51,38 @@ class LLM:
     backend: str
     _stream: Callable[..., Iterator[str]]  # (messages, max_tokens, timing, grammar, prefill) -> pieces
     warm: Callable[[list[tuple[Messages, str]]], None] = _no_warm  # read fixed prompt prefixes ahead of use
-    parallel: int = 1  # generations the backend runs at once; more callers wait here
-    _turns: threading.BoundedSemaphore = field(init=False, repr=False)
+    parallel: int = 1  # generations the backend runs at once; more callers wait in `line`
+    line: WaitingLine = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self._turns = threading.BoundedSemaphore(self.parallel)
+        self.line = WaitingLine(self.parallel)
 
     def stream(self, messages: Messages, max_tokens: int = 256, timing: Timing | None = None,
-               grammar: str | None = None, prefill: str = "") -> Iterator[str]:
+               grammar: str | None = None, prefill: str = "", ticket: Ticket | None = None) -> Iterator[str]:
         """Yield the reply in pieces. At most `parallel` generations at once per model (llama.cpp in-process
         writes that many in one batch, a model server gets that many requests; transformers takes one at a
-        time). `prefill` starts the assistant's turn (not yielded); `grammar` (GBNF) restricts what follows it
-        where the backend supports it (others are read leniently by the caller)."""
-        with self._turns:
-            try:
-                yield from self._stream(messages, max_tokens, timing or Timing(), grammar, prefill)
-            except UserError:
-                raise
-            except Exception as exc:  # the model or its server failed: the caller says so, nothing else breaks
-                kind = exc.kind if isinstance(exc, ModelFault) else "failed"
-                raise ServiceFailure("model_failed", f"language model {self.name} failed: {type(exc).__name__}: "
-                                     f"{exc}", reason=message(f"model_failure.{kind}")) from exc
+        time): pass the `ticket` of a turn taken in `line` (answer/pipeline.py does, to show the visitor's
+        place meanwhile), or none to wait here. `prefill` starts the assistant's turn (not yielded); `grammar`
+        (GBNF) restricts what follows it where the backend supports it (others are read leniently)."""
+        if ticket is None:
+            with self.line.join() as own:
+                own.wait()
+                yield from self.stream(messages, max_tokens, timing, grammar, prefill, own)
+            return
+        if not ticket.has_turn():
+            raise RuntimeError("stream() was given a ticket whose turn has not come")
+        try:
+            yield from self._stream(messages, max_tokens, timing or Timing(), grammar, prefill)
+        except UserError:
+            raise
+        except Exception as exc:  # the model or its server failed: the caller says so, nothing else breaks
+            kind = exc.kind if isinstance(exc, ModelFault) else "failed"
+            raise ServiceFailure("model_failed", f"language model {self.name} failed: {type(exc).__name__}: "
+                                 f"{exc}", reason=message(f"model_failure.{kind}")) from exc
 
     def complete(self, messages: Messages, max_tokens: int = 256, grammar: str | None = None,
-                 prefill: str = "") -> str:
-        return "".join(self.stream(messages, max_tokens, grammar=grammar, prefill=prefill))
+                 prefill: str = "", ticket: Ticket | None = None) -> str:
+        return "".join(self.stream(messages, max_tokens, grammar=grammar, prefill=prefill, ticket=ticket))
 
 
 def model_path(settings: Settings) -> Path:

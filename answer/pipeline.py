@@ -5,11 +5,12 @@ orchestrates; what is checked and what the user gets is decided in verify/.
    (retrieval/evidence.py: sentences of those passages and their documents' bylines, best first).
 2. Gate: refuse before the model runs when retrieval shows the sources cannot hold the answer
    (verify/gate.py).
-3. Generate: the model chooses the lines that answer (or "geen") and writes one short sentence; a grammar
-   keeps it to line numbers that exist (answer/prompt.py).
+3. Generate: wait for a turn at the model (its waiting line tells the question's place, answer/line.py);
+   the model chooses the lines that answer (or "geen") and writes one short sentence; a grammar keeps it
+   to line numbers that exist (answer/prompt.py).
 4. Decide: a checked answer with its evidence verbatim, the evidence alone, or a refusal (verify/decide.py).
 
-`ask_stream` yields events so a page can show the sources before the model starts, the model's choice, the
+`ask_stream` yields events so a page can show the sources, the place in line, the model's choice, the
 answer as it is written, then the checked result; `ask` runs it to the end for the CLI and the API.
 """
 from __future__ import annotations
@@ -31,6 +32,7 @@ from verify.decide import Decision, Signals, decide
 from verify.gate import gate
 
 SOURCES_K = 5  # passages whose sentences compete for the evidence lines
+WAIT_POLL_S = 0.5  # how often a question waiting for the model reports its place in line
 
 __all__ = ["AskResult", "Source", "Turn", "ask", "ask_stream", "result_of", "warm_prompts", "pre_embed"]
 ModelSource = LLM | Callable[[], LLM]  # the model, or how to get it (loaded only when a question needs it)
@@ -174,25 +176,50 @@ class _ReplyStream:
 
 def ask_stream(retriever: Retriever, model: ModelSource, question: str, history: list[Turn] | None = None,
                max_tokens: int = 96, measure_gate: bool = False) -> Iterator[Event]:
-    """Events: ('sources', [Source]), ('chosen', [line ids]), ('token', str),
-    ('done', AskResult). `measure_gate` (benchmarks only) runs the model even where the gate refuses, so
-    that the gate can be fitted against what the model would have done."""
+    """Events: ('waiting', questions before it) while it waits for its turn at the model, ('sources', [Source]),
+    ('chosen', [line ids]), ('token', str), ('done', AskResult). `measure_gate` (benchmarks only) runs the
+    model even where the gate refuses, so that the gate can be fitted against what the model would have done."""
+    turn = _Turn(model)
+    try:
+        yield from _answer(retriever, turn, question, history or [], max_tokens, measure_gate)
+    finally:  # also when the visitor leaves: the next question in line may go
+        turn.leave()
+
+
+class _Turn:
+    """The model, loaded when first needed, and this question's place in its waiting line (answer/line.py)."""
+
+    def __init__(self, model: ModelSource):
+        self.model, self.llm, self.ticket = model, model if isinstance(model, LLM) else None, None
+
+    def take(self) -> Iterator[Event]:
+        """Load the model if need be, join its line and wait for a turn, reporting the place meanwhile (every
+        WAIT_POLL_S, so that a page can notice a visitor who left)."""
+        self.llm = self.llm or self.model()  # type: ignore[operator]
+        if self.ticket is None:
+            self.ticket = self.llm.line.join()
+        timeout = 0.0
+        while not self.ticket.wait(timeout):
+            yield "waiting", self.ticket.ahead()
+            timeout = WAIT_POLL_S
+
+    def leave(self) -> None:
+        if self.ticket is not None:
+            self.ticket.leave()
+
+
+def _answer(retriever: Retriever, turn: _Turn, question: str, history: list[Turn], max_tokens: int,
+            measure_gate: bool) -> Iterator[Event]:
     t0 = time.perf_counter()
     question = check_query(question)
-    history = history or []
     documents = retriever.documents
     standalone = question
     timings: dict = {}
-    llm = model if isinstance(model, LLM) else None
-
-    def get_llm() -> LLM:
-        nonlocal llm
-        llm = llm or model()  # type: ignore[operator]
-        return llm
 
     if history and looks_like_follow_up(question):
+        yield from turn.take()  # kept for the answer too: a follow-up does not wait in line twice
         t = time.perf_counter()
-        standalone = standalone_question(get_llm(), question, history)
+        standalone = standalone_question(turn.llm, question, history, turn.ticket)
         timings["rewrite_ms"] = round((time.perf_counter() - t) * 1000, 1)
     t = time.perf_counter()
     hits, lines = retriever.evidence(standalone, SOURCES_K)
@@ -214,14 +241,19 @@ def ask_stream(retriever: Retriever, model: ModelSource, question: str, history:
         yield "done", done(Decision("refuse", notes=[f"refused before generation: {reason}"]))
         return
 
+    t = time.perf_counter()
+    yield from turn.take()
+    if (waited := time.perf_counter() - t) > 0.05:
+        timings["waited_ms"] = round(waited * 1000, 1)
     timing, stream = Timing(), _ReplyStream()
     first = None
-    for piece in get_llm().stream(build_messages(standalone, lines), max_tokens=max_tokens, timing=timing,
-                                  grammar=grammar(len(lines)), prefill=PREFILL):
+    for piece in turn.llm.stream(build_messages(standalone, lines), max_tokens=max_tokens, timing=timing,
+                                 grammar=grammar(len(lines)), prefill=PREFILL, ticket=turn.ticket):
         if first is None:
             first = time.perf_counter()
             timings["first_token_ms"] = round((first - t0) * 1000, 1)
         yield from stream.feed(piece)
+    turn.leave()
     t = time.perf_counter()
     reply = parse(stream.raw)
     model = Signals(none_probability(timing.step_probs), line_probabilities(timing.step_probs))

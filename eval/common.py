@@ -71,13 +71,15 @@ def start_app(*extra: str):
 
 def ask_waiting(client, question: str) -> tuple[dict, bool]:
     """Submit a question to the app's /ask (a gradio_client Client) and wait for the checked answer, as a
-    visitor would: (the result, whether the visitor saw its place in the queue meanwhile)."""
+    visitor would: (the result, whether the visitor was told its place in line meanwhile: the model's line
+    reports {"waiting": n}, Gradio's queue a rank)."""
     job = client.submit(question, api_name="/ask")
-    saw_rank = False
+    saw_place = False
     while not job.done():
-        saw_rank = saw_rank or job.status().rank is not None
+        saw_place = saw_place or job.status().rank is not None
         time.sleep(0.2)
-    return job.result(), saw_rank
+    saw_place = saw_place or any(isinstance(o, dict) and "waiting" in o for o in job.outputs())
+    return job.result(), saw_place
 
 
 @dataclass
@@ -88,7 +90,7 @@ class Crowd:
     started: float
     waits: list[float]
     kinds: list[str]
-    saw_rank: list[bool]
+    saw_place: list[bool]
     finished_at: list[float]
     errors: list[str]
 
@@ -104,7 +106,7 @@ def ask_at_once(clients: list, questions: list[str], meanwhile: Callable[[], Non
         barrier.wait()
         t0 = time.perf_counter()
         try:
-            result, crowd.saw_rank[i] = ask_waiting(clients[i], questions[i])
+            result, crowd.saw_place[i] = ask_waiting(clients[i], questions[i])
             crowd.kinds[i] = result.get("kind", "")
             if not result.get("answer"):
                 crowd.errors.append(f"visitor {i}: empty answer")

@@ -4,6 +4,7 @@
     .venv/bin/python -m eval.load --sessions 20 --out load-20
     .venv/bin/python -m eval.load --parallel 4 --out load-p4   # four answers written in one batch
     .venv/bin/python -m eval.load --same 3 --out load-same3    # visitors tapping 3 example questions (kept answers)
+    .venv/bin/python -m eval.load --kept 5 --out load-kept5    # 5 of the 10 ask questions answered before
 
 Each session is its own gradio_client connection. Reported: errors, median and worst time from submitting
 a question to its answer, whether queued visitors saw their queue position, and how long quote checks and
@@ -20,6 +21,12 @@ from eval.common import EVAL_DIR, ask_at_once, read_jsonl, start_app, write_resu
 
 
 
+def spread(waits: list[float], visitors: list[int]) -> dict:
+    """How long these visitors waited: their number, median and worst."""
+    w = [waits[i] for i in visitors]
+    return {"n": len(w), "median": round(statistics.median(w), 1), "worst": round(max(w), 1)} if w else {}
+
+
 def main() -> None:
     from gradio_client import Client
 
@@ -28,6 +35,8 @@ def main() -> None:
     ap.add_argument("--parallel", type=int, help="the app's --llm-parallel (default: the app's default)")
     ap.add_argument("--same", type=int, default=0,
                     help="only this many different questions, as when visitors tap the page's example questions")
+    ap.add_argument("--kept", type=int, default=0,
+                    help="this many of the visitors ask a question answered before (kept), the others new ones")
     ap.add_argument("--out", default="load", help="result name under eval/results/")
     args = ap.parse_args()
     sessions = args.sessions
@@ -37,6 +46,9 @@ def main() -> None:
         warm.predict("Wat is de kern van solidariteit?", api_name="/ask")  # model loaded and warm
         questions = [r["question"] for r in read_jsonl(EVAL_DIR / "seed_questions.jsonl")][:args.same or None]
         questions = [questions[i % len(questions)] for i in range(sessions)]
+        kept = set(range(1, sessions, 2)[:args.kept]) if args.kept else set()  # every other visitor, from the 2nd
+        for i in kept:
+            warm.predict(questions[i], api_name="/ask")  # answered once before the crowd: the answer is kept
         clients = [Client(url, verbose=False) for _ in range(sessions)]
         side: dict[str, list[float]] = {"quote": [], "search": []}
 
@@ -59,8 +71,10 @@ def main() -> None:
             "page_ready_after_start_s": round(page_ready_s, 1), "errors": crowd.errors,
             "answer_wait_s": {"median": round(statistics.median(waits), 1), "worst": round(max(waits), 1),
                               "best": round(min(waits), 1)},
+            **({"kept_questions_wait_s": spread(waits, sorted(kept)),
+                "new_questions_wait_s": spread(waits, [i for i in range(sessions) if i not in kept])} if kept else {}),
             "replies": {k: kinds.count(k) for k in sorted(set(kinds))},
-            "sessions_that_saw_their_queue_position": sum(crowd.saw_rank),  # the others were taken at once
+            "sessions_that_saw_their_queue_position": sum(crowd.saw_place),  # the others were taken at once
             "while_model_busy_s": {k: {"median": round(statistics.median(v), 2), "worst": round(max(v), 2)}
                                    for k, v in side.items()},
         }

@@ -119,7 +119,7 @@ def load_round(urls: list[str], questions: list[str]) -> dict:
         "all_answered_after_s": round(wall, 1),
         "answers_per_minute": round(60 * n / wall, 1),
         "kinds": {k: kinds.count(k) for k in sorted(set(kinds))},
-        "visitors_that_saw_their_queue_position": sum(crowd.saw_rank),
+        "visitors_that_saw_their_queue_position": sum(crowd.saw_place),
     }
 
 

@@ -58,20 +58,23 @@ def test_follow_ups_and_a_cache_of_none_ask_the_model_again(settings):
 def test_visitors_asking_the_same_at_once_share_one_answer(settings):
     class Slow(FakeLLM):
         def _stream(self, *args, **kwargs):
-            time.sleep(0.5)
+            time.sleep(1.2)
             yield from super()._stream(*args, **kwargs)
 
     fake = Slow()
     app = with_model(settings, fake)
     fake.replies.append(reply_for(app))
-    results: list = []
-    threads = [threading.Thread(target=lambda: results.append(app.ask(Q))) for _ in range(4)]
+    events: list = []
+    threads = [threading.Thread(target=lambda: events.append(list(app.ask_stream(Q)))) for _ in range(4)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
+    results = [e[-1][1] for e in events]
     assert len(fake.calls) == 1 and len(results) == 4
     assert {r.answer for r in results} == {results[0].answer} and "53.200" in results[0].answer
+    # The three that waited for the first one's answer were told so while they waited.
+    assert sorted(("shared", None) in e for e in events) == [False, True, True, True]
 
 
 def test_a_failed_answer_is_not_kept(settings):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import tempfile
 from pathlib import Path
+from typing import Iterator
 
 import gradio as gr
 
@@ -25,6 +26,11 @@ from verify.quotes import MAX_CHARS as MAX_QUOTE_CHARS
 from verify.text_check import MAX_TEXT_CHARS
 
 log = logging.getLogger(__name__)
+
+# Questions let past the web server's queue at once (chat and /ask together). Past it, a question is searched
+# and its sources shown at once, a kept answer is given at once, and a question for the model waits in the
+# model's own line with its place shown (answer/line.py); beyond this many, Gradio's queue holds them.
+ASKING_AT_ONCE = 16
 
 EXAMPLES = [
     "Waarom stoppen steeds meer sociaal werkers met hun werk?",
@@ -122,6 +128,10 @@ def _visitor(request: gr.Request | None) -> str:
     return getattr(client, "host", None) or getattr(request, "session_hash", None) or "local"
 
 
+def asking_at_once(app: Vraagbaak) -> int:
+    return max(ASKING_AT_ONCE, app.settings.llm_parallel)
+
+
 def _refuse(exc: UserError) -> gr.Error:
     log.error("input rejected: %s", exc.english)
     return gr.Error(exc.dutch, title=ui_text("error_title"))
@@ -151,12 +161,21 @@ def chat_tab(app: Vraagbaak) -> None:
 
     def _answer(question: str, prior: list, history: list, turns: list, documents):
         """The answer's events as page updates: sources, the lines chosen, the words, the checked answer."""
-        raw, result = "", None
+        raw, result, ahead = "", None, None
         for kind, payload in app.ask_stream(question, prior):
             if kind == "sources":
                 status = ui_text("reading") if app.model_state == "ready" else ui_text("model_loading")
                 history[-1]["content"] = status
                 yield history, render.sources_html(payload, documents=documents), "", status, turns
+            elif kind in ("waiting", "shared"):
+                if (kind, payload) == ahead:  # told again: nothing to change on the page
+                    yield gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
+                    continue
+                ahead = (kind, payload)
+                status = (ui_text("waiting_same") if kind == "shared" else ui_text("waiting_one") if payload == 1
+                          else ui_text("waiting_many", ahead=payload))
+                history[-1]["content"] = status
+                yield history, gr.skip(), "", status, turns
             elif kind == "chosen":
                 status = ui_text("chosen", lines=", ".join(map(str, payload))) if payload else ui_text("chosen_none")
                 history[-1]["content"] = status
@@ -221,7 +240,7 @@ def chat_tab(app: Vraagbaak) -> None:
         outputs = [chatbot, sources, question, status, turns]
         for trigger in (send.click, question.submit):
             trigger(chat, [question, chatbot, turns], outputs, api_visibility="private",
-                    concurrency_limit=app.settings.llm_parallel, concurrency_id="llm")
+                    concurrency_limit=asking_at_once(app), concurrency_id="ask")
         reset_btn.click(reset, None, outputs, api_visibility="private", queue=False)
         export_btn.click(export, [turns], [export_files], api_visibility="private", queue=False)
         chatbot.like(feedback, [turns], None, api_visibility="private", queue=False)
@@ -374,13 +393,20 @@ def sources_tab(app: Vraagbaak) -> None:
 def api(app: Vraagbaak) -> None:
     """Named endpoints for gradio_client: plain data in, plain data out."""
 
-    def ask(question: str, history: list | None = None, request: gr.Request = None) -> dict:
+    def ask(question: str, history: list | None = None, request: gr.Request = None) -> Iterator[dict]:
         """Answer a Dutch question, optionally as a follow-up: `history` is a list of {"question", "answer"}
         turns, used as the chat uses its conversation. Returns the answer text, its kind (answer, quote,
-        refused), the checked claim and the citations with their evidence."""
+        refused), the checked claim and the citations with their evidence; while the question waits for the
+        model, {"waiting": questions before it} (`predict` returns only the answer)."""
         try:
             with app.visitors.visit(_visitor(request)):
-                return app.ask(question, history_from(history)).to_dict()
+                ahead = None
+                for kind, payload in app.ask_stream(question, history_from(history)):
+                    if kind == "waiting" and payload != ahead:
+                        ahead = payload
+                        yield {"waiting": payload}
+                    elif kind == "done":
+                        yield payload.to_dict()
         except UserError as exc:
             raise _refuse(exc) from exc
 
@@ -406,7 +432,7 @@ def api(app: Vraagbaak) -> None:
         except UserError as exc:
             raise _refuse(exc) from exc
 
-    gr.api(ask, api_name="ask", concurrency_limit=app.settings.llm_parallel, concurrency_id="llm")
+    gr.api(ask, api_name="ask", concurrency_limit=asking_at_once(app), concurrency_id="ask")
     gr.api(quote, api_name="quote", concurrency_limit=4)
     gr.api(check_text, api_name="check_text", concurrency_limit=2)
     gr.api(search, api_name="search", concurrency_limit=4)
