@@ -9,8 +9,9 @@ import subprocess
 import sys
 import time
 import urllib.request
-from contextlib import redirect_stderr, redirect_stdout
+from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -113,7 +114,8 @@ def free_port() -> int:
 
 
 def start_app(cache_dir, tmp_path_factory, *extra):
-    """`python app.py --port P EXTRA` on a free port with its own feedback and added folders; (process, info)."""
+    """`python app.py --port P EXTRA` on a free port with its own feedback and added folders; (process, info).
+    Tests use `running_app`, which also stops it; this is for those that stop it themselves."""
     port = free_port()
     feedback = tmp_path_factory.mktemp("feedback")
     env = {**os.environ, "VRAAGBAAK_CACHE_DIR": str(cache_dir), "VRAAGBAAK_FEEDBACK_DIR": str(feedback),
@@ -136,6 +138,17 @@ def start_app(cache_dir, tmp_path_factory, *extra):
         raise RuntimeError("app did not start")
     return proc, {"url": url, "feedback": feedback, "log": Path(log.name), "added": env["VRAAGBAAK_ADDED_DIR"],
                   "pid": proc.pid}
+
+
+@contextmanager
+def running_app(cache_dir, tmp_path_factory, *extra) -> Iterator[dict]:
+    """The app started as `start_app` starts it, stopped when the block ends (also when a test fails)."""
+    proc, info = start_app(cache_dir, tmp_path_factory, *extra)
+    try:
+        yield info
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
 
 
 @pytest.fixture(scope="session")

@@ -21,7 +21,7 @@ from corpus import library
 from corpus.load import load_corpus
 from errors import ServiceFailure
 from service import Vraagbaak, settings_from
-from tests.conftest import PYTHON, ROOT, free_port, run_app, start_app
+from tests.conftest import PYTHON, ROOT, free_port, run_app, running_app
 
 QUESTION = "Hoeveel vrijwilligers zijn er in Nederland?"  # passes the gate: the model is asked
 
@@ -234,9 +234,8 @@ def _copy(src: Path, dst: Path) -> Path:
 @pytest.mark.browser
 def test_the_page_with_its_model_server_down_answers_with_a_message_and_checks_quotes(
         seed_index, cache_dir, tmp_path_factory, browser):
-    proc, info = start_app(cache_dir, tmp_path_factory, "--llm-url", f"http://127.0.0.1:{free_port()}/v1",
-                           "--llm-timeout-s", "2")
-    try:
+    with running_app(cache_dir, tmp_path_factory, "--llm-url", f"http://127.0.0.1:{free_port()}/v1",
+                     "--llm-timeout-s", "2") as info:
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.goto(info["url"], wait_until="load")
         page.wait_for_selector("#question textarea", timeout=30_000)
@@ -253,9 +252,6 @@ def test_the_page_with_its_model_server_down_answers_with_a_message_and_checks_q
         page.wait_for_selector("#verdict [data-verdict=exact]", timeout=30_000)
         page.close()
         assert "no LLM server at" in info["log"].read_text()  # the English line for the logs
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
 
 
 @pytest.mark.browser
@@ -267,9 +263,8 @@ def test_a_corrupt_index_is_rebuilt_and_the_page_says_so(small_corpus, tmp_path,
         byte = fh.read(1)
         fh.seek(100)
         fh.write(bytes([byte[0] ^ 0xFF]))
-    proc, info = start_app(cache, tmp_path_factory, "--corpus", str(small_corpus),
-                           "--llm-url", f"http://127.0.0.1:{free_port()}/v1")
-    try:
+    with running_app(cache, tmp_path_factory, "--corpus", str(small_corpus),
+                     "--llm-url", f"http://127.0.0.1:{free_port()}/v1") as info:
         page = browser.new_page()
         page.goto(info["url"], wait_until="load")
         page.wait_for_function("(document.querySelector('#model-state')?.innerText || '').includes('beschadigd')",
@@ -280,6 +275,3 @@ def test_a_corrupt_index_is_rebuilt_and_the_page_says_so(small_corpus, tmp_path,
         page.wait_for_selector("#verdict [data-verdict=exact]", timeout=30_000)  # the rebuilt index serves
         page.close()
         assert "checksum mismatch" in info["log"].read_text()  # the English line for the logs
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)

@@ -7,7 +7,7 @@ import threading
 import pytest
 
 from eval.common import ask_waiting
-from tests.conftest import start_app
+from tests.conftest import running_app
 
 pytestmark = pytest.mark.llm
 
@@ -15,8 +15,7 @@ pytestmark = pytest.mark.llm
 def test_two_visitors_are_answered_together_without_queueing(seed_index, cache_dir, tmp_path_factory):
     from gradio_client import Client
 
-    proc, info = start_app(cache_dir, tmp_path_factory, "--llm-parallel", "2")
-    try:
+    with running_app(cache_dir, tmp_path_factory, "--llm-parallel", "2") as info:
         Client(info["url"], verbose=False).predict("Wat is de kern van solidariteit?", api_name="/ask")  # warm
         questions = ["Hoeveel sociaal werkers zijn er in Nederland?",
                      "Hoeveel jaar bestaat formeel sociaal werk al in China?"]
@@ -37,6 +36,3 @@ def test_two_visitors_are_answered_together_without_queueing(seed_index, cache_d
         assert not first_queued and not second_queued  # one at a time, the second would see its queue place
         assert "53.200" in first["answer"] and first["citations"]
         assert "30" in second["answer"] and second["citations"]
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)

@@ -14,7 +14,7 @@ import pytest
 from retrieval.progress import Meter, Snapshot, duration
 from retrieval.store import embedding_input
 from retrieval.vectors import EmbeddingCache
-from tests.conftest import PYTHON, ROOT, cli, start_app
+from tests.conftest import PYTHON, ROOT, cli, running_app
 
 
 @pytest.fixture(scope="module")
@@ -147,12 +147,11 @@ def test_checkpoints_only_when_an_embed_takes_long(embedder, texts, tmp_path):
 @pytest.mark.browser
 def test_adding_a_document_in_the_page_shows_indexing_progress(browser, seed_index, cache_dir, tmp_path,
                                                                tmp_path_factory):
-    proc, info = start_app(cache_dir, tmp_path_factory)
     doc = tmp_path / "wijkteams.txt"
     paragraphs = [f"Alinea {i}: het wijkteam in buurt {i} bezocht {i * 7} gezinnen en sprak met {i + 3} "
                   f"vrijwilligers over de bezuinigingen op het buurthuis en de wachtlijsten." for i in range(90)]
     doc.write_text("Wijkteams in negentig buurten\n\n" + "\n\n".join(paragraphs) + "\n", encoding="utf-8")
-    try:
+    with running_app(cache_dir, tmp_path_factory) as info:
         context = browser.new_context(viewport={"width": 1400, "height": 1000})
         page = context.new_page()
         page.goto(info["url"], wait_until="load")
@@ -166,9 +165,6 @@ def test_adding_a_document_in_the_page_shows_indexing_progress(browser, seed_ind
         page.wait_for_function("document.querySelector('#change-log').innerText.includes('wijkteams.txt')",
                                timeout=120_000)
         context.close()
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
 
 
 @pytest.mark.browser
@@ -180,8 +176,7 @@ def test_the_page_is_up_while_the_index_is_built_at_start_up(browser, cache_dir,
     paragraphs = [f"Alinea {i} ({run}): in buurt {i} bezocht het wijkteam {i * 7} gezinnen en sprak het met "
                   f"{i + 3} vrijwilligers over de wachtlijsten bij het buurthuis." for i in range(160)]
     (corpus / "buurten.txt").write_text("Honderdzestig buurten\n\n" + "\n\n".join(paragraphs) + "\n", encoding="utf-8")
-    proc, info = start_app(cache_dir, tmp_path_factory, "--corpus", str(corpus))
-    try:
+    with running_app(cache_dir, tmp_path_factory, "--corpus", str(corpus)) as info:
         page = browser.new_page()
         page.goto(info["url"], wait_until="load")
         page.wait_for_function("document.querySelector('#model-state')?.innerText?.includes('Indexeren: ')",
@@ -194,6 +189,3 @@ def test_the_page_is_up_while_the_index_is_built_at_start_up(browser, cache_dir,
         page.wait_for_function("document.querySelector('#documents')?.innerText?.includes('Honderdzestig')",
                                timeout=15_000)
         page.close()
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)

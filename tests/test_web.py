@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from tests.conftest import ROOT, start_app
+from tests.conftest import ROOT, running_app
 
 pytestmark = pytest.mark.browser
 SHOTS = ROOT / "docs" / "screenshots"
@@ -16,10 +16,8 @@ SHOTS = ROOT / "docs" / "screenshots"
 
 @pytest.fixture(scope="module")
 def server(seed_index, cache_dir, tmp_path_factory):
-    proc, info = start_app(cache_dir, tmp_path_factory)
-    yield info
-    proc.terminate()
-    proc.wait(timeout=30)
+    with running_app(cache_dir, tmp_path_factory) as info:
+        yield info
 
 
 @pytest.fixture()
@@ -242,8 +240,7 @@ def test_upload_documents_from_the_sources_page(page, tmp_path):
 
 
 def test_demo_mode_has_large_text_and_nothing_to_break(browser, seed_index, cache_dir, tmp_path_factory):
-    proc, info = start_app(cache_dir, tmp_path_factory, "--demo")
-    try:
+    with running_app(cache_dir, tmp_path_factory, "--demo") as info:
         context = browser.new_context(viewport={"width": 1400, "height": 1000})
         pg = context.new_page()
         pg.goto(info["url"], wait_until="load")
@@ -257,15 +254,11 @@ def test_demo_mode_has_large_text_and_nothing_to_break(browser, seed_index, cach
         pg.get_by_role("tab", name="Vragen").click()
         pg.screenshot(path=str(SHOTS / "demo.png"), full_page=True)
         context.close()
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
 
 
 def test_event_mode_phones_join_visitors_change_nothing_and_the_kiosk_resets(browser, seed_index, cache_dir,
                                                                             tmp_path_factory, tmp_path):
-    proc, info = start_app(cache_dir, tmp_path_factory, "--demo", "--host", "0.0.0.0", "--kiosk-reset-s", "3")
-    try:
+    with running_app(cache_dir, tmp_path_factory, "--demo", "--host", "0.0.0.0", "--kiosk-reset-s", "3") as info:
         token_line = ""
         deadline = time.time() + 30
         while time.time() < deadline and "Beheerderstoken" not in token_line:
@@ -311,6 +304,3 @@ def test_event_mode_phones_join_visitors_change_nothing_and_the_kiosk_resets(bro
         pg.click("#add")
         pg.wait_for_function("document.querySelector('#change-log').innerText.includes('wijk')", timeout=60_000)
         phone.close()
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
