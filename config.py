@@ -68,7 +68,7 @@ class Settings:
     llm_ctx: int = setting(4096, "context size of the language model, in tokens", 512, 131_072)
     llm_parallel: int = setting(1, "questions the model works on at once (llama.cpp in-process writes their answers "
                                 "in one batch, a model server gets them as parallel requests); more wait in the "
-                                "queue", 1, 16)
+                                "model's waiting line", 1, 16)
     llm_draft: int = setting(4, "llama.cpp in-process and transformers: tokens guessed ahead from the prompt and "
                                 "checked in the same step (answers copy their evidence; the reply stays the same, "
                                 "writing gets faster; 0: off)", 0, 32)

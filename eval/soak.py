@@ -21,7 +21,7 @@ import threading
 import time
 
 import config  # noqa: F401
-from eval.common import EVAL_DIR, read_jsonl, start_app, write_result
+from eval.common import EVAL_DIR, ask_waiting, read_jsonl, start_app, write_result
 
 QUOTES = ["Totale inclusie is een illusie", "Totale inclusie is een utopie", "dweilen met de kraan open",
           "Sociaal werkers zijn de smeerolie van de samenleving", "Het formele sociaal werk bestaat nu zo'n 30 jaar"]
@@ -63,18 +63,10 @@ def api_visitor(url: str, questions: list[str], stop_at: float, tally: Tally, se
         t0 = time.perf_counter()
         try:
             if kind == "ask":
-                job = client.submit(rnd.choice(questions), api_name="/ask")
-                ranks = set()
-                while not job.done():
-                    st = job.status()
-                    if st.rank is not None and st.rank > 0:
-                        ranks.add(st.rank)
-                    time.sleep(0.25)
-                result = job.result()
+                result, told = ask_waiting(client, rnd.choice(questions))
                 if not result.get("answer"):
                     raise RuntimeError("empty answer")
                 waited = time.perf_counter() - t0 > 10
-                told = bool(ranks) or any(isinstance(o, dict) and "waiting" in o for o in job.outputs())
                 with tally.lock:
                     tally.waited += waited
                     tally.saw_queue += bool(waited and told)

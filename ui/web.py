@@ -160,18 +160,19 @@ def chat_tab(app: Vraagbaak) -> None:
             yield history, gr.skip(), "", "", turns
 
     def _answer(question: str, prior: list, history: list, turns: list, documents):
-        """The answer's events as page updates: sources, the lines chosen, the words, the checked answer."""
-        raw, result, ahead = "", None, None
+        """The answer's events as page updates: sources, the place in line, the lines chosen, the words, the
+        checked answer."""
+        raw, result, told = "", None, None
         for kind, payload in app.ask_stream(question, prior):
             if kind == "sources":
                 status = ui_text("reading") if app.model_state == "ready" else ui_text("model_loading")
                 history[-1]["content"] = status
                 yield history, render.sources_html(payload, documents=documents), "", status, turns
             elif kind in ("waiting", "shared"):
-                if (kind, payload) == ahead:  # told again: nothing to change on the page
+                if (kind, payload) == told:  # told again: nothing to change on the page
                     yield gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
                     continue
-                ahead = (kind, payload)
+                told = (kind, payload)
                 status = (ui_text("waiting_same") if kind == "shared" else ui_text("waiting_one") if payload == 1
                           else ui_text("waiting_many", ahead=payload))
                 history[-1]["content"] = status
@@ -314,9 +315,12 @@ def sources_tab(app: Vraagbaak) -> None:
         doc = index.document(doc_id) if doc_id else None
         return render.document_html(doc, index.passages, int(paragraph) if paragraph else None)
 
+    def choices():
+        return [(d.title, d.id) for d in app.documents()]
+
     def lists():
         """The documents as they are now: another page, replica or `app.py add` may have changed them."""
-        return (table(), gr.Dropdown(choices=[(d.title, d.id) for d in app.documents()]),
+        return (table(), gr.Dropdown(choices=choices()),
                 gr.Dropdown(choices=app.removable(), value=None))
 
     def after_change(lines: list[str]):
@@ -360,7 +364,7 @@ def sources_tab(app: Vraagbaak) -> None:
         documents_table = gr.Dataframe(value=table() if ready else None, headers=headers, interactive=False,
                                        elem_id="documents")
         with gr.Row():
-            doc_pick = gr.Dropdown([(d.title, d.id) for d in app.documents()] if ready else [],
+            doc_pick = gr.Dropdown(choices() if ready else [],
                                    label=ui_text("document_pick"), elem_id="doc-pick", scale=4)
             para_pick = gr.Number(label=ui_text("paragraph").capitalize(), precision=0, minimum=0, elem_id="para-pick",
                                   scale=1)

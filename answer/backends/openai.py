@@ -83,7 +83,7 @@ def _client(url: str, model: str, timeout_s: float, parallel: int = 1, api_key: 
         yet is reported by the first question, as before."""
         from concurrent.futures import ThreadPoolExecutor
 
-        def read(prompt: tuple[Messages, str]) -> None:  # past LLM's semaphore: one request per slot at once
+        def read(prompt: tuple[Messages, str]) -> None:  # past LLM's waiting line: one request per slot at once
             "".join(stream(prompt[0], 1, Timing(), None, prompt[1]))
 
         try:
