@@ -261,11 +261,12 @@ def _rerank(qi: QuoteIndex, q_ids: list[int], starts: list[int]) -> list[int]:
     return [s for _, _, s in sorted(scored)]
 
 
-def _blocks(q_ids: list[int], window: list[int]) -> list[list[int]]:
+def _blocks(q_ids: list[int], window: list[int], breaks: list[bool]) -> list[list[int]]:
     """LCS alignment as blocks [is_equal, q_a, q_b, w_a, w_b]; window words before/after the quote dropped.
 
     Adjacent deletions and insertions are merged into one differing block. At the edges, a differing block
-    keeps only as many window words as it has quote words: the rest is context, not a difference.
+    keeps only as many window words as it has quote words, and none across a sentence break (`breaks[i]`:
+    a sentence ends before window word i): the rest is context, not a difference.
     """
     blocks: list[list[int]] = []
     for o in Indel.opcodes(q_ids, window):
@@ -283,10 +284,12 @@ def _blocks(q_ids: list[int], window: list[int]) -> list[list[int]]:
         b = blocks[0]
         anchored = len(blocks) > 1 and blocks[1][2] - blocks[1][1] >= 2
         b[3] = b[4] - (min(b[2] - b[1], b[4] - b[3]) if anchored else 0)
+        b[3] = max([b[3]] + [i for i in range(b[3] + 1, b[4] + 1) if breaks[i]])
     if blocks and not blocks[-1][0]:
         b = blocks[-1]
         anchored = len(blocks) > 1 and blocks[-2][2] - blocks[-2][1] >= 2
         b[4] = b[3] + (min(b[2] - b[1], b[4] - b[3]) if anchored else 0)
+        b[4] = min([b[4]] + [i for i in range(b[3] + 1, b[4]) if breaks[i]])
     return blocks
 
 
@@ -300,27 +303,33 @@ def _strip_context(blocks: list[list[int]]) -> None:
 
 def _pull_in_edges(blocks: list[list[int]], q_ids: list[int], window: list[int]) -> None:
     """LCS ties are broken arbitrarily: a quote's first word ("Het") may match an earlier "het" in the
-    context, leaving a gap of context words inside the match. Move such edge words next to the rest."""
-    if len(blocks) >= 3 and blocks[0][0] and not blocks[1][0] and blocks[1][1] == blocks[1][2]:
-        _, qa, qb, wa, _ = blocks[0]
-        gap_end = blocks[1][4]
-        k = qb - qa
-        if window[gap_end - k:gap_end] == q_ids[qa:qb]:
-            blocks[0] = [0, qa, qa, wa, gap_end - k]
-            blocks[1] = [1, qa, qb, gap_end - k, gap_end]
-            if blocks[2][0]:
-                blocks[1][2], blocks[1][4] = blocks[2][2], blocks[2][4]
-                del blocks[2]
-    if len(blocks) >= 3 and blocks[-1][0] and not blocks[-2][0] and blocks[-2][1] == blocks[-2][2]:
-        _, qa, qb, _, wb = blocks[-1]
-        gap_start = blocks[-2][3]
-        k = qb - qa
-        if window[gap_start:gap_start + k] == q_ids[qa:qb]:
-            blocks[-1] = [0, qb, qb, gap_start + k, wb]
-            blocks[-2] = [1, qa, qb, gap_start, gap_start + k]
-            if blocks[-3][0]:
-                blocks[-3][2], blocks[-3][4] = blocks[-2][2], blocks[-2][4]
-                del blocks[-2]
+    context, leaving a gap of context words inside the match. Move such edge words next to the rest. The
+    edge run may follow (or precede) a few quote words that match nothing ("Toen De hamvraag ...")."""
+    _pull_in_leading(blocks, q_ids, window)
+    mirrored = [[eq, len(q_ids) - qb, len(q_ids) - qa, len(window) - wb, len(window) - wa]
+                for eq, qa, qb, wa, wb in reversed(blocks)]
+    _pull_in_leading(mirrored, q_ids[::-1], window[::-1])
+    blocks[:] = [[eq, len(q_ids) - qb, len(q_ids) - qa, len(window) - wb, len(window) - wa]
+                 for eq, qa, qb, wa, wb in reversed(mirrored)]
+
+
+def _pull_in_leading(blocks: list[list[int]], q_ids: list[int], window: list[int]) -> None:
+    i = 0 if blocks and blocks[0][0] else 1  # the first run of equal words, after unmatched quote words
+    if len(blocks) < i + 3 or not blocks[i][0] or blocks[i + 1][0] or blocks[i + 1][1] != blocks[i + 1][2]:
+        return
+    _, qa, qb, wa, _ = blocks[i]
+    gap_end = blocks[i + 1][4]
+    k = qb - qa
+    if window[gap_end - k:gap_end] != q_ids[qa:qb]:
+        return
+    blocks[i] = [0, qa, qa, wa, gap_end - k]
+    blocks[i + 1] = [1, qa, qb, gap_end - k, gap_end]
+    if blocks[i + 2][0]:
+        blocks[i + 1][2], blocks[i + 1][4] = blocks[i + 2][2], blocks[i + 2][4]
+        del blocks[i + 2]
+    if i:  # the context block and the unmatched words are one differing block again
+        blocks[0][4] = blocks[1][4]
+        del blocks[1]
 
 
 @dataclass
@@ -332,11 +341,37 @@ class _Aligned:
     similarity: float
     span_words: int
     differences: list[dict]
+    edits: float  # what the differences cost, see _edit_cost
+    anchor: tuple[int, int, int, int]  # the longest run of equal words: quote from, to; corpus from, to
+
+
+GAP_OPEN, GAP_WORD = 1.0, 0.1
+
+
+def _edit_cost(quote_words: int, source_words: int) -> float:
+    """Changed words cost one each; words only in the quote or only in the source cost one gap and a tenth a
+    word (an affine gap, as in sequence alignment): dropping eight words in one place is a smaller error than
+    changing three, and an early "het" matched across a paragraph is a long gap for one word."""
+    extra = abs(quote_words - source_words)
+    return min(quote_words, source_words) + (GAP_OPEN + GAP_WORD * extra if extra else 0.0)
+
+
+def _sentence_breaks(qi: QuoteIndex, doc_text: str, lo: int, hi: int) -> list[bool]:
+    """For window positions lo..hi (and one past): does a sentence or paragraph end right before the word?"""
+    breaks = [True]
+    for pos in range(lo + 1, hi):
+        between = doc_text[int(qi.ends[pos - 1]):int(qi.starts[pos])]
+        breaks.append("\n" in between or any(c in between for c in ".!?"))
+    return breaks + [True]
 
 
 def _align(qi: QuoteIndex, q_tokens: list[tuple[str, int, int]], q_ids: list[int], quote: str,
            approx_start: int, gap_after: set[int]) -> _Aligned | None:
-    """Align the quote word by word against the corpus around approx_start (one document)."""
+    """Align the quote word by word against the corpus around approx_start (one document).
+
+    The wide window lets a quote that left words out still match, but the LCS also takes a stray "het" or
+    "zijn" from a sentence before for the quote's first word. So the quote is aligned a second time, in a
+    window just around its longest run of equal words, and the alignment that needs fewer edits wins."""
     n = len(q_ids)
     slack = n + 8 + (ELLIPSIS_MAX_GAP // 4 if gap_after else 0)
     anchor = min(max(approx_start, 0), len(qi.tokens) - 1)
@@ -344,14 +379,33 @@ def _align(qi: QuoteIndex, q_tokens: list[tuple[str, int, int]], q_ids: list[int
     doc_lo = int(qi.doc_first[doc_num])
     doc_hi = int(qi.doc_first[doc_num + 1]) if doc_num + 1 < len(qi.doc_first) else len(qi.tokens)
     lo, hi = max(doc_lo, approx_start - slack), min(doc_hi, approx_start + n + slack)
+    wide = _align_window(qi, q_tokens, q_ids, quote, lo, hi, doc_num, gap_after)
+    if wide is None or gap_after:
+        return wide
+    qa, qb, wa, wb = wide.anchor
+    near_lo, near_hi = max(doc_lo, wa - qa - NEAR_SLACK), min(doc_hi, wb + (n - qb) + NEAR_SLACK)
+    if (near_lo, near_hi) == (lo, hi):
+        return wide
+    near = _align_window(qi, q_tokens, q_ids, quote, near_lo, near_hi, doc_num, gap_after)
+    return near if near is not None and near.edits < wide.edits else wide
+
+
+NEAR_SLACK = 3  # words beyond the quote's length on either side of its longest run
+
+
+def _align_window(qi: QuoteIndex, q_tokens: list[tuple[str, int, int]], q_ids: list[int], quote: str,
+                  lo: int, hi: int, doc_num: int, gap_after: set[int]) -> _Aligned | None:
+    """Align the quote against corpus positions lo..hi of one document."""
     if hi <= lo:
         return None
-    blocks = _blocks(q_ids, qi.tokens[lo:hi].tolist())
+    n = len(q_ids)
+    doc = qi.documents[doc_num]
+    blocks = _blocks(q_ids, qi.tokens[lo:hi].tolist(), _sentence_breaks(qi, doc.text, lo, hi))
     if not any(b[0] for b in blocks):
         return None
     first, last = lo + blocks[0][3], lo + blocks[-1][4] - 1
-    doc = qi.documents[doc_num]
     matched = content_total = content_matched = omitted = 0
+    edits = 0.0
     diffs: list[dict] = []
     for eq, qa, qb, wa, wb in blocks:
         content = sum(1 for w, _, _ in q_tokens[qa:qb] if w not in STOPWORDS)
@@ -363,14 +417,17 @@ def _align(qi: QuoteIndex, q_tokens: list[tuple[str, int, int]], q_ids: list[int
         if qa == qb and qa in gap_after:
             omitted += wb - wa  # words an ellipsis stands for
             continue
+        edits += _edit_cost(qb - qa, wb - wa)
         q_words = quote[q_tokens[qa][1]:q_tokens[qb - 1][2]] if qb > qa else ""
         s_words = doc.text[int(qi.starts[lo + wa]):int(qi.ends[lo + wb - 1])] if wb > wa else ""
         kind = "changed" if q_words and s_words else ("added" if q_words else "dropped")
         diffs.append({"type": kind, "quote": q_words, "source": s_words})
+    longest = max((b for b in blocks if b[0]), key=lambda b: b[2] - b[1])
     span_words = last - first + 1 - omitted
     coverage = content_matched / content_total if content_total else matched / n
     similarity = 2 * matched / (n + max(span_words, 1))
-    return _Aligned(first, last, matched, coverage, similarity, span_words, diffs)
+    return _Aligned(first, last, matched, coverage, similarity, span_words, diffs, edits,
+                    (longest[1], longest[2], lo + longest[3], lo + longest[4]))
 
 
 def _is_misquote(a: _Aligned, n: int) -> bool:
