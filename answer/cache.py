@@ -23,8 +23,8 @@ POLL_S = 0.5  # how often such a visitor is told ('shared', None) that it waits 
 
 
 def question_key(index_key: str, question: str) -> tuple[str, str]:
-    """Questions that differ only in case and spacing are the same question."""
-    return index_key, " ".join(question.casefold().split())
+    """Questions that differ only in case, spacing and the marks that end them are the same question."""
+    return index_key, " ".join(question.casefold().split()).rstrip(" ?!.")
 
 
 class AnswerCache:

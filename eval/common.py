@@ -72,13 +72,14 @@ def start_app(*extra: str):
 def ask_waiting(client, question: str) -> tuple[dict, bool]:
     """Submit a question to the app's /ask (a gradio_client Client) and wait for the checked answer, as a
     visitor would: (the result, whether the visitor was told its place in line meanwhile: the model's line
-    reports {"waiting": n}, Gradio's queue a rank)."""
+    reports {"waiting": n} or {"same_question": true}, Gradio's queue a rank)."""
     job = client.submit(question, api_name="/ask")
     saw_place = False
     while not job.done():
         saw_place = saw_place or job.status().rank is not None
         time.sleep(0.2)
-    saw_place = saw_place or any(isinstance(o, dict) and "waiting" in o for o in job.outputs())
+    saw_place = saw_place or any(isinstance(o, dict) and ("waiting" in o or "same_question" in o)
+                                 for o in job.outputs())
     return job.result(), saw_place
 
 

@@ -208,6 +208,8 @@ def test_a_waiting_visitor_sees_its_place_and_a_kept_answer_does_not_wait(browse
     third.goto(server["url"], wait_until="load")
     third.fill("#question textarea", "Waarom stoppen steeds meer sociaal werkers met hun werk?")
     third.click("#send")
+    same = Client(server["url"], verbose=False).submit("waarom stoppen steeds meer sociaal werkers met hun werk",
+                                                       api_name="/ask")  # and a caller of the API
     third.wait_for_function("document.querySelector('#status').innerText.includes('Dezelfde vraag')",
                             timeout=30_000)
     third.context.close()
@@ -218,6 +220,7 @@ def test_a_waiting_visitor_sees_its_place_and_a_kept_answer_does_not_wait(browse
     waited = [job for job in busy if job.result()["answer"] and "waited_ms" in job.result()["timings"]]
     assert len(waited) >= 2
     assert all([o["waiting"] for o in job.outputs() if "waiting" in o] in ([1], [2, 1]) for job in waited)
+    assert same.result()["answer"] and {"same_question": True} in same.outputs()  # told why it waits
 
 
 def test_upload_documents_from_the_sources_page(page, tmp_path):

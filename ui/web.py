@@ -401,14 +401,15 @@ def api(app: Vraagbaak) -> None:
         """Answer a Dutch question, optionally as a follow-up: `history` is a list of {"question", "answer"}
         turns, used as the chat uses its conversation. Returns the answer text, its kind (answer, quote,
         refused), the checked claim and the citations with their evidence; while the question waits for the
-        model, {"waiting": questions before it} (`predict` returns only the answer)."""
+        model, {"waiting": questions before it}, or {"same_question": true} while another visitor's identical
+        question is being answered, whose answer it will get (`predict` returns only the answer)."""
         try:
             with app.visitors.visit(_visitor(request)):
-                ahead = None
+                told = None
                 for kind, payload in app.ask_stream(question, history_from(history)):
-                    if kind == "waiting" and payload != ahead:
-                        ahead = payload
-                        yield {"waiting": payload}
+                    if kind in ("waiting", "shared") and (kind, payload) != told:
+                        told = (kind, payload)
+                        yield {"waiting": payload} if kind == "waiting" else {"same_question": True}
                     elif kind == "done":
                         yield payload.to_dict()
         except UserError as exc:
