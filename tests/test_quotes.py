@@ -110,10 +110,11 @@ def test_words_left_out_of_a_quote_are_shown_as_left_out(vraagbaak):
 
 def test_generated_misquotes_land_on_their_sentence(vraagbaak):
     """Every seed sentence quoted five wrong ways (eval/misquotes.py): found as altered, on the sentence's
-    own paragraph. Before the edit-cost realignment 0.859 were placed right."""
+    own paragraph. Before the edit-cost realignment 0.859 were placed right, and a document's first sentence,
+    misquoted, was called absent."""
     from eval.misquotes import measure
     index = vraagbaak.retriever.index
     result = measure(index.documents, index.passages)
     assert result["quotes"] >= 1000
-    assert result["altered_verdict"] >= 0.98, result["misplaced_examples"][:3]
-    assert result["placed_on_the_sentence"] >= 0.98, result["misplaced_examples"][:3]
+    assert result["altered_verdict"] >= 0.99, result["misplaced_examples"][:3]
+    assert result["placed_on_the_sentence"] >= 0.99, result["misplaced_examples"][:3]

@@ -374,7 +374,8 @@ def _align(qi: QuoteIndex, q_tokens: list[tuple[str, int, int]], q_ids: list[int
     window just around its longest run of equal words, and the alignment that needs fewer edits wins."""
     n = len(q_ids)
     slack = n + 8 + (ELLIPSIS_MAX_GAP // 4 if gap_after else 0)
-    anchor = min(max(approx_start, 0), len(qi.tokens) - 1)
+    anchor = min(max(approx_start + n // 2, 0), len(qi.tokens) - 1)  # its middle: a start rounded down may
+    # lie in the document before
     doc_num = int(qi.doc_of[anchor])
     doc_lo = int(qi.doc_first[doc_num])
     doc_hi = int(qi.doc_first[doc_num + 1]) if doc_num + 1 < len(qi.doc_first) else len(qi.tokens)
