@@ -118,3 +118,10 @@ def test_generated_misquotes_land_on_their_sentence(vraagbaak):
     assert result["quotes"] >= 1000
     assert result["altered_verdict"] >= 0.99, result["misplaced_examples"][:3]
     assert result["placed_on_the_sentence"] >= 0.99, result["misplaced_examples"][:3]
+
+
+def test_a_misquoted_opening_sentence_of_a_document_is_found(vraagbaak):
+    """Its likely start, rounded down, lay in the document before; only that one was searched: "absent"."""
+    r = vraagbaak.quote("Oproep tot een andere kijk op het sociaal werk")
+    assert r.verdict == "altered"
+    assert r.matches[0].start == 0 and r.matches[0].text == "Oproep tot een andere focus op het sociaal werk"
