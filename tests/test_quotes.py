@@ -125,3 +125,9 @@ def test_a_misquoted_opening_sentence_of_a_document_is_found(vraagbaak):
     r = vraagbaak.quote("Oproep tot een andere kijk op het sociaal werk")
     assert r.verdict == "altered"
     assert r.matches[0].start == 0 and r.matches[0].text == "Oproep tot een andere focus op het sociaal werk"
+
+
+def test_a_word_added_at_the_end_does_not_take_the_next_sentence(vraagbaak):
+    m = vraagbaak.quote("Totale inclusie is een illusie zeker").matches[0]
+    assert m.text == "Totale inclusie is een illusie"
+    assert m.differences == [{"type": "added", "quote": "zeker", "source": ""}]

@@ -289,7 +289,7 @@ def _blocks(q_ids: list[int], window: list[int], breaks: list[bool]) -> list[lis
         b = blocks[-1]
         anchored = len(blocks) > 1 and blocks[-2][2] - blocks[-2][1] >= 2
         b[4] = b[3] + (min(b[2] - b[1], b[4] - b[3]) if anchored else 0)
-        b[4] = min([b[4]] + [i for i in range(b[3] + 1, b[4]) if breaks[i]])
+        b[4] = min([b[4]] + [i for i in range(b[3], b[4]) if breaks[i]])
     return blocks
 
 
@@ -374,8 +374,8 @@ def _align(qi: QuoteIndex, q_tokens: list[tuple[str, int, int]], q_ids: list[int
     window just around its longest run of equal words, and the alignment that needs fewer edits wins."""
     n = len(q_ids)
     slack = n + 8 + (ELLIPSIS_MAX_GAP // 4 if gap_after else 0)
-    anchor = min(max(approx_start + n // 2, 0), len(qi.tokens) - 1)  # its middle: a start rounded down may
-    # lie in the document before
+    # The document of the quote's middle: its start, rounded down to a bucket, may lie in the document before.
+    anchor = min(max(approx_start + n // 2, 0), len(qi.tokens) - 1)
     doc_num = int(qi.doc_of[anchor])
     doc_lo = int(qi.doc_first[doc_num])
     doc_hi = int(qi.doc_first[doc_num + 1]) if doc_num + 1 < len(qi.doc_first) else len(qi.tokens)
