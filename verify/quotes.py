@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from array import array
 from dataclasses import dataclass, field
+from typing import Callable
 
 import numpy as np
 from rapidfuzz.distance import Indel
@@ -261,11 +262,11 @@ def _rerank(qi: QuoteIndex, q_ids: list[int], starts: list[int]) -> list[int]:
     return [s for _, _, s in sorted(scored)]
 
 
-def _blocks(q_ids: list[int], window: list[int], breaks: list[bool]) -> list[list[int]]:
+def _blocks(q_ids: list[int], window: list[int], breaks: Callable[[int], bool]) -> list[list[int]]:
     """LCS alignment as blocks [is_equal, q_a, q_b, w_a, w_b]; window words before/after the quote dropped.
 
     Adjacent deletions and insertions are merged into one differing block. At the edges, a differing block
-    keeps only as many window words as it has quote words, and none across a sentence break (`breaks[i]`:
+    keeps only as many window words as it has quote words, and none across a sentence break (`breaks(i)`:
     a sentence ends before window word i): the rest is context, not a difference.
     """
     blocks: list[list[int]] = []
@@ -284,12 +285,12 @@ def _blocks(q_ids: list[int], window: list[int], breaks: list[bool]) -> list[lis
         b = blocks[0]
         anchored = len(blocks) > 1 and blocks[1][2] - blocks[1][1] >= 2
         b[3] = b[4] - (min(b[2] - b[1], b[4] - b[3]) if anchored else 0)
-        b[3] = max([b[3]] + [i for i in range(b[3] + 1, b[4] + 1) if breaks[i]])
+        b[3] = max([b[3]] + [i for i in range(b[3] + 1, b[4] + 1) if breaks(i)])
     if blocks and not blocks[-1][0]:
         b = blocks[-1]
         anchored = len(blocks) > 1 and blocks[-2][2] - blocks[-2][1] >= 2
         b[4] = b[3] + (min(b[2] - b[1], b[4] - b[3]) if anchored else 0)
-        b[4] = min([b[4]] + [i for i in range(b[3], b[4]) if breaks[i]])
+        b[4] = min([b[4]] + [i for i in range(b[3], b[4]) if breaks(i)])
     return blocks
 
 
@@ -306,11 +307,14 @@ def _pull_in_edges(blocks: list[list[int]], q_ids: list[int], window: list[int])
     context, leaving a gap of context words inside the match. Move such edge words next to the rest. The
     edge run may follow (or precede) a few quote words that match nothing ("Toen De hamvraag ...")."""
     _pull_in_leading(blocks, q_ids, window)
-    mirrored = [[eq, len(q_ids) - qb, len(q_ids) - qa, len(window) - wb, len(window) - wa]
-                for eq, qa, qb, wa, wb in reversed(blocks)]
+    mirrored = _mirrored(blocks, len(q_ids), len(window))  # the trailing edge is the leading one, read backwards
     _pull_in_leading(mirrored, q_ids[::-1], window[::-1])
-    blocks[:] = [[eq, len(q_ids) - qb, len(q_ids) - qa, len(window) - wb, len(window) - wa]
-                 for eq, qa, qb, wa, wb in reversed(mirrored)]
+    blocks[:] = _mirrored(mirrored, len(q_ids), len(window))
+
+
+def _mirrored(blocks: list[list[int]], n_quote: int, n_window: int) -> list[list[int]]:
+    """The same alignment with quote and window read from the end (its own inverse)."""
+    return [[eq, n_quote - qb, n_quote - qa, n_window - wb, n_window - wa] for eq, qa, qb, wa, wb in reversed(blocks)]
 
 
 def _pull_in_leading(blocks: list[list[int]], q_ids: list[int], window: list[int]) -> None:
@@ -356,13 +360,16 @@ def _edit_cost(quote_words: int, source_words: int) -> float:
     return min(quote_words, source_words) + (GAP_OPEN + GAP_WORD * extra if extra else 0.0)
 
 
-def _sentence_breaks(qi: QuoteIndex, doc_text: str, lo: int, hi: int) -> list[bool]:
-    """For window positions lo..hi (and one past): does a sentence or paragraph end right before the word?"""
-    breaks = [True]
-    for pos in range(lo + 1, hi):
+def _sentence_breaks(qi: QuoteIndex, doc_text: str, lo: int, hi: int) -> Callable[[int], bool]:
+    """Does a sentence or paragraph end right before window word i (of positions lo..hi; the window's edges
+    count as breaks)? Asked only for the few words at a quote's edges, so looked up when asked."""
+    def breaks(i: int) -> bool:
+        pos = lo + i
+        if pos <= lo or pos >= hi:
+            return True
         between = doc_text[int(qi.ends[pos - 1]):int(qi.starts[pos])]
-        breaks.append("\n" in between or any(c in between for c in ".!?"))
-    return breaks + [True]
+        return "\n" in between or any(c in between for c in ".!?")
+    return breaks
 
 
 def _align(qi: QuoteIndex, q_tokens: list[tuple[str, int, int]], q_ids: list[int], quote: str,
