@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from dataclasses import dataclass
 
 from answer.line import Ticket
@@ -76,11 +77,15 @@ def standalone_question(llm: LLM, question: str, history: list[Turn], ticket: Ti
 
 def keeps_the_question(question: str, rewritten: str) -> bool:
     """A rewrite must still ask what the follow-up asks: most of its own content words stay ("Waar werkt
-    zij?" may not become the previous question again). English follow-ups are translated, so not checked."""
-    own = set(content_stems(question))
-    if not own or looks_english(question):
+    zij?" may not become the previous question again), and so does the word it asks with ("wie" may not
+    become "waarom"). English follow-ups are translated, so not checked."""
+    if looks_english(question):
         return True
-    return len(own & set(content_stems(rewritten))) >= len(own) / 2
+    asks = word_pattern("question_words").search(fold(question))
+    if asks and not re.search(rf"\b{re.escape(asks.group())}\b", fold(rewritten)):
+        return False
+    own = set(content_stems(question))
+    return not own or len(own & set(content_stems(rewritten))) >= len(own) / 2
 
 
 def history_from(rows: object) -> list[Turn]:

@@ -158,6 +158,11 @@ def test_a_rewrite_that_drops_the_follow_ups_own_question_is_rejected():
     assert not keeps_the_question("Waar werkt zij?", "Op welke fundamenten rust solidariteit volgens Kremer?")
     assert keeps_the_question("Waar werkt zij?", "Waar werkt Monique Kremer?")
     assert keeps_the_question("Waarom?", "Waarom vindt Veldboer dat?") and keeps_the_question("Why?", "Waarom?")
+    # The same words asking something else (found by hand: the same question asked twice in a chat became
+    # "Waarom schreef het stuk over solidariteit?" and got a quotation about mening en beleid).
+    assert not keeps_the_question("wie schreef het stuk over solidariteit", "Waarom schreef het stuk over solidariteit?")
+    assert keeps_the_question("Wie schreef het?", "Wie schreef het stuk over solidariteit?")
+    assert keeps_the_question("En in 2021?", "Hoeveel bezoekers had de bibliotheek in 2021?")  # asked nothing itself
     history = [Turn("Op welke fundamenten rust solidariteit volgens Kremer?", "Wederkerigheid en vertrouwen.")]
     bad = FakeLLM("Op welke fundamenten rust solidariteit volgens Kremer?")
     assert standalone_question(bad.llm, "Waar werkt zij?", history) == \
