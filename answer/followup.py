@@ -71,8 +71,11 @@ def standalone_question(llm: LLM, question: str, history: list[Turn], ticket: Ti
     if 5 <= len(rewritten) <= 3 * len(question) + 80 and keeps_the_question(question, rewritten):
         return rewritten
     log.info("follow-up rewrite %r rejected for %r", rewritten, question)
-    # The model's rewrite is unusable: search with the earlier question's words too.
-    return f"{question} ({history[-1].question})"
+    # The model's rewrite is unusable: search with the earlier question's words too, where they add any.
+    earlier = history[-1].question
+    if set(content_stems(earlier)) <= set(content_stems(question)):
+        return question
+    return f"{question} ({earlier})"
 
 
 def keeps_the_question(question: str, rewritten: str) -> bool:

@@ -163,6 +163,9 @@ def test_a_rewrite_that_drops_the_follow_ups_own_question_is_rejected():
     assert not keeps_the_question("wie schreef het stuk over solidariteit", "Waarom schreef het stuk over solidariteit?")
     assert keeps_the_question("Wie schreef het?", "Wie schreef het stuk over solidariteit?")
     assert keeps_the_question("En in 2021?", "Hoeveel bezoekers had de bibliotheek in 2021?")  # asked nothing itself
+    asked_again = [Turn("Wie schreef het stuk over solidariteit?", "Monique Kremer.")]  # nothing to add to it
+    assert standalone_question(FakeLLM("Waarom schreef het stuk over solidariteit?").llm,
+                               "wie schreef het stuk over solidariteit", asked_again) == "wie schreef het stuk over solidariteit"
     history = [Turn("Op welke fundamenten rust solidariteit volgens Kremer?", "Wederkerigheid en vertrouwen.")]
     bad = FakeLLM("Op welke fundamenten rust solidariteit volgens Kremer?")
     assert standalone_question(bad.llm, "Waar werkt zij?", history) == \
