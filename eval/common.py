@@ -35,12 +35,12 @@ def gold_passages(index, doc_id: str, sentence: str) -> set[int]:
     return {i for i, p in enumerate(index.passages) if p.doc == doc_id and p.start < end and p.end > pos}
 
 
-def write_result(name: str, payload: dict) -> Path:
-    """Write eval/results/<name>.json with the machine it ran on."""
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+def write_result(name: str, payload: dict, path: Path | None = None) -> Path:
+    """Write eval/results/<name>.json (or `path`) with the machine it ran on."""
     payload = {"generated": time.strftime("%Y-%m-%d %H:%M:%S"), "machine": {
         "cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()}, **payload}
-    path = RESULTS_DIR / f"{name}.json"
+    path = path or RESULTS_DIR / f"{name}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(payload, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     return path
 

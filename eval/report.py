@@ -383,6 +383,7 @@ OTHER = [("load", "python -m eval.load"), ("soak", "python -m eval.soak"), ("big
          ("embedding", "python -m eval.embedding"),
          ("embedding-st-cpu", "python -m eval.embedding_st .cache/e5-st"),
          ("embedding-st-cuda", "python -m eval.embedding_st FOLDER --corpus 100000 (on a GPU machine)"),
+         ("embedding-st-same-index", "python -m eval.embedding_st .cache/e5-st --same-index"),
          ("replicas", "python -m eval.replicas"),
          ("text_check", "python -m eval.text_check"), ("hostile", "python -m eval.hostile"),
          ("answers-test", "python -m eval.answers --half test")]

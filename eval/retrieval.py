@@ -72,7 +72,7 @@ def main() -> None:
     ap.add_argument("--skip-xquad", action="store_true")
     args = ap.parse_args()
     settings = settings_from()
-    embedder = load_embedder(settings.embedder, settings.threads)
+    embedder = load_embedder(settings.embedder, settings.threads, settings.embed_device)
     result: dict = {"embedder": embedder.name, "default": {"fusion": settings.fusion,
                                                           "dense_weight": settings.dense_weight}}
 

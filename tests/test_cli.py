@@ -103,7 +103,8 @@ def test_every_setting_has_its_flag_and_its_variable():
     from config import Settings
     from service import settings_from
 
-    special = {"fusion": "rrf", "llm_backend": "transformers", "embedder": "st:/een/map", "dense_weight": "0.5",
+    special = {"fusion": "rrf", "llm_backend": "transformers", "embedder": "st:/een/map", "embed_device": "cpu",
+               "dense_weight": "0.5",
                "llm_url": "http://127.0.0.1:1/v1", "lock": "yes", "admin_token": "een-token-van-genoeg-tekens"}
     for f in dataclasses.fields(Settings):
         value = special.get(f.name) or {"int": str(max(7, f.metadata["min"] or 0) + 1), "bool": "true"}.get(f.type, "x")

