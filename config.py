@@ -62,6 +62,9 @@ class Settings:
                                                       "larger ones an approximate HNSW index (eval/bigcorpus.py)",
                                              0, 1_000_000_000)
     llm_backend: str = setting("llamacpp", "language model runtime (llm_url implies 'openai')", choices="llm_backend")
+    engine_build: str = setting("auto", "llama.cpp in-process: 'auto' (the build setup.sh made for this CPU when "
+                                        "there is one, else the prebuilt wheel), 'wheel' or 'native' (an error "
+                                        "without that build)", choices="engine_build")
     llm_model: str = setting("", "GGUF file (llamacpp) or model folder (transformers); empty: the bundled model")
     llm_url: str = setting("", "OpenAI-compatible server, e.g. http://127.0.0.1:8080/v1")
     llm_api_key: str = setting("", "key the model server requires (sent as 'Authorization: Bearer <key>'; "

@@ -17,6 +17,7 @@ from typing import Callable, Iterator
 from answer import pipeline
 from answer.backends import BACKENDS, load_llm
 from answer.cache import AnswerCache, question_key
+from answer.native import BUILDS
 from answer.followup import Turn, looks_like_follow_up
 from answer.llm import LLM
 from answer.pipeline import AskResult
@@ -41,7 +42,7 @@ log = logging.getLogger(__name__)
 
 # What each registry knows: the names settings may use (and the CLI offers).
 CHOICES = {"fusion": sorted(FUSIONS), "embedder": sorted(EMBEDDERS), "embed_device": DEVICES,
-           "llm_backend": sorted(BACKENDS),
+           "llm_backend": sorted(BACKENDS), "engine_build": BUILDS,
            "lock": LOCK_MODES}
 FILE_TYPES = sorted(READERS)  # what documents can be added as (.txt .md .html .htm .pdf .docx)
 CORPUS_CHECK_S = 2.0  # how often, at most, a running app looks whether another process changed the corpus

@@ -18,6 +18,7 @@ from __future__ import annotations
 import ctypes
 import functools
 import logging
+import os
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -42,9 +43,16 @@ def _log_errors_only(level: int, text: bytes, _user: ctypes.c_void_p) -> None:
 
 
 @functools.cache
-def _api():
-    """The C API, loaded and initialised once, on first use (importing the wheel loads a 26 MB library)."""
+def _api(library: str | None = None):
+    """The C API, loaded and initialised once, on first use (importing the wheel loads a 26 MB library):
+    the wheel's library, or `library` (a build for this CPU, answer/native.py). A process holds one."""
+    if library:
+        os.environ["IK_LLAMA_CPP_LIB_PATH"] = library  # the package's loader reads it when first imported
     from ik_llama_cpp import _ctypes_api as C
+
+    loaded = getattr(C._lib, "_name", None)
+    if library and loaded != library:
+        raise RuntimeError(f"llama.cpp library {loaded} is loaded already; cannot switch to {library}")
 
     def bind(name: str, argtypes: list, restype) -> Callable:
         fn = getattr(C._lib, name)
@@ -78,10 +86,10 @@ class Engine:
     from several threads: one scheduler thread does all the decoding."""
 
     def __init__(self, path: Path, threads: int, ctx: int, slots: int = 2, batch: int = 512, parallel: int = 1,
-                 chunk: int = 128, draft: int = 0):
+                 chunk: int = 128, draft: int = 0, library: Path | None = None):
         from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-        C = self.C = _api()
+        C = self.C = _api(str(library) if library else None)
         slots = max(slots, parallel + 1)  # a free slot keeps the other fixed prefix (follow-up rewrites) cached
         mp = C.llama_model_default_params()
         mp.n_gpu_layers = 0
@@ -93,7 +101,10 @@ class Engine:
         cp.n_ctx, cp.n_seq_max = ctx * 2, slots
         cp.n_batch = cp.n_ubatch = batch
         cp.n_threads = cp.n_threads_batch = threads
-        cp.flash_attn = False  # ik_llama.cpp's flash attention asserts on long prompts without AVX-VNNI
+        # Off: ik_llama.cpp's flash attention asserts on long prompts without VNNI, and with it (the build for
+        # an AVX512-VNNI CPU) a second sequence's prompt read after others were freed gave "\n\n\n" instead of its
+        # answer (tests/test_llamacpp.py::test_two_slots_keep_two_prefixes), though it read prompts ~1.15x faster.
+        cp.flash_attn = False
         cp.defrag_thold = 0.1  # slots grow and shrink; keep free cells contiguous
         self.ctx = C.llama_init_from_model(self.model, cp)
         if not self.ctx:

@@ -1,10 +1,12 @@
-"""Prompt reading and writing speed of the two llama.cpp builds on the real answer prompts.
+"""Prompt reading and writing speed of the llama.cpp builds on the real answer prompts.
 
-    .venv/bin/python -m eval.engine            # ~3 minutes; writes eval/results/engine.json
+    .venv/bin/python -m eval.engine            # ~5 minutes; writes eval/results/engine.json
 
-The same bundled GGUF, the same prompts (system + worked examples + the excerpts of the first N seed
+The same bundled model, the same prompts (system + worked examples + the evidence lines of the first N seed
 questions), 2 threads, greedy decoding, the fixed prefix cached. Each build runs in its own process:
-- `ik`: answer/llamacpp.py on ik_llama.cpp (the in-process default);
+- `ik`: answer/llamacpp.py on the ik_llama.cpp wheel (AVX2, the Q4_K_M weights);
+- `native`: the same code on ik_llama.cpp built for this CPU by setup.sh (answer/native.py), with 8-bit
+  weights where the CPU has AVX512-VNNI: what the app uses when the build exists;
 - `mainline`: llama.cpp's own server code in-process through xllamacpp (what the app used before).
 Why it matters: prompt reading is nearly all of the time to first token.
 """
@@ -19,7 +21,10 @@ import sys
 import time
 
 from config import load_settings
+from answer.native import built_library
 from eval.common import EVAL_DIR, read_jsonl, write_result
+
+ENGINES = ("ik", "native", "mainline")  # the AVX2 wheel, the build for this CPU (answer/native.py), xllamacpp
 
 
 def prompts(n: int) -> list[list[dict]]:
@@ -32,11 +37,11 @@ def prompts(n: int) -> list[list[dict]]:
             for r in read_jsonl(EVAL_DIR / "seed_questions.jsonl")[:n]]
 
 
-def _ik(path: str, threads: int):
+def _ik(path: str, threads: int, library=None):
     from answer.llamacpp import Engine
     from answer.llm import Timing
 
-    engine = Engine(path, threads=threads, ctx=4096)
+    engine = Engine(path, threads=threads, ctx=4096, library=library)
 
     def run(messages: list[dict]) -> tuple[str, int, float, int, float]:
         s = Timing()
@@ -69,17 +74,21 @@ def _mainline(path: str, threads: int):
 
 def measure(engine: str, n: int) -> dict:
     """One build in this process: load, warm the fixed prefix, then answer n prompts."""
-    from answer.llm import model_path
+    from answer.native import engine_for
 
-    settings = load_settings()
-    path = str(model_path(settings))
+    settings = load_settings({"engine_build": "native" if engine == "native" else "wheel"})
+    path, choice = engine_for(settings)
     msgs = prompts(n)
     t0 = time.perf_counter()
-    run = (_ik if engine == "ik" else _mainline)(path, settings.threads)
+    if engine == "mainline":
+        run = _mainline(str(path), settings.threads)
+    else:
+        run = _ik(str(path), settings.threads, choice.library)
     run(msgs[0][:-1] + [{"role": "user", "content": "Wat is sociaal werk?"}])  # cache the fixed prefix
     load_s = time.perf_counter() - t0
     rows = [run(m) for m in msgs]
-    return {"engine": engine, "load_and_warm_up_s": round(load_s, 1),
+    return {"engine": engine, "how": choice.why if engine != "mainline" else "xllamacpp", "model": path.name,
+            "load_and_warm_up_s": round(load_s, 1),
             "median_new_prompt_tokens": statistics.median(r[1] for r in rows),
             "median_prompt_reading_ms": round(statistics.median(r[2] for r in rows), 1),
             "prompt_tokens_per_s": round(sum(r[1] for r in rows) / sum(r[2] for r in rows) * 1000, 1),
@@ -91,23 +100,30 @@ def measure(engine: str, n: int) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--questions", type=int, default=16)
-    ap.add_argument("--engine", choices=["ik", "mainline"], help="measure one build in this process (internal)")
+    ap.add_argument("--engine", choices=ENGINES, help="measure one build in this process (internal)")
     args = ap.parse_args()
     if args.engine:
         print(json.dumps(measure(args.engine, args.questions)))
         return
     results = {}
-    for engine in ("ik", "mainline"):
+    for engine in ENGINES:
+        if engine == "native" and built_library(load_settings().cache_dir) is None:
+            print("no build for this CPU (python -m answer.native): measuring the wheel and mainline only")
+            continue
         out = subprocess.run([sys.executable, "-m", "eval.engine", "--engine", engine, "--questions",
                               str(args.questions)], capture_output=True, text=True, check=True)
         results[engine] = json.loads(out.stdout.strip().splitlines()[-1])
     same = sum(a == b for a, b in zip(results["ik"]["answers"], results["mainline"]["answers"]))
+    same_native = (sum(a == b for a, b in zip(results["ik"]["answers"], results["native"]["answers"]))
+                   if "native" in results else None)
     print(f"{'engine':10} {'prompt tok/s':>12} {'write tok/s':>11} {'prompt read ms':>14} {'load s':>7} {'RSS MB':>7}")
     for r in results.values():
         print(f"{r['engine']:10} {r['prompt_tokens_per_s']:>12} {r['generated_tokens_per_s']:>11} "
               f"{r['median_prompt_reading_ms']:>14} {r['load_and_warm_up_s']:>7} {r['peak_rss_mb']:>7}")
-    print(f"identical answers: {same}/{args.questions} (greedy on both; kernels round differently)")
+    print(f"identical answers, wheel and mainline: {same}/{args.questions}; wheel and native: {same_native}/"
+          f"{args.questions} (greedy everywhere; kernels and 8-bit weights round differently)")
     print("written to", write_result("engine", {"questions": args.questions, "identical_answers": same,
+                                               "identical_answers_wheel_native": same_native,
                                                **{k: v for k, v in results.items()}}))
 
 

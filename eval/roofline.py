@@ -74,13 +74,14 @@ def model_figures(path: Path) -> dict:
             "weight_bytes": weight_bytes}
 
 
-def engine_figures(path: Path, threads: int, prompt_tokens: int = 300) -> dict:
+def engine_figures(path: Path, threads: int, prompt_tokens: int = 300, choice=None) -> dict:
     """The in-process engine: prompt reading and single-sequence writing speed, and the cost of one decode
     step of k rows on k sequences (what batched decoding of k visitors' answers pays per token). Decodes
     directly on the engine's slots, below its scheduler (which is not started)."""
     from answer.llamacpp import Engine
 
-    engine = Engine(path, threads=threads, ctx=2048, slots=max(ROWS) + 1)
+    engine = Engine(path, threads=threads, ctx=2048, slots=max(ROWS) + 1,
+                    library=choice.library if choice else None)
     slots = engine.scheduler.slots
     try:
         text = "Sociaal werkers helpen mensen in wijken en buurten om hun problemen op te lossen. " * 40
@@ -170,15 +171,15 @@ def batching_outlook(engine: dict) -> dict:
 
 
 def measure() -> dict:
-    from answer.llm import model_path
+    from answer.native import engine_for
     from config import load_settings
 
     settings = load_settings()
-    path = model_path(settings)
+    path, choice = engine_for(settings)
     machine = {"memory_read_gb_s": round(memory_bandwidth_gbs(settings.threads), 1),
                "float32_gflop_s": round(matmul_gflops(), 1), "threads": settings.threads}
     model = model_figures(path)
-    engine = engine_figures(path, settings.threads)
+    engine = engine_figures(path, settings.threads, choice=choice)
     write_floor_ms = model["weight_bytes"] / (machine["memory_read_gb_s"] * 1e9) * 1000
     read_floor_ms = 2 * model["matmul_parameters_per_prompt_token"] / (machine["float32_gflop_s"] * 1e9) * 1000
     bound = {

@@ -28,9 +28,10 @@ PYTHON = sys.executable
 def cache_dir(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("cache")
     # Reuse the assembled model instead of writing another 1.1 GB copy per test session.
-    models = ROOT / ".cache" / "models"
-    if models.is_dir():
-        (path / "models").symlink_to(models, target_is_directory=True)
+    # Likewise the engine setup.sh built for this CPU (answer/native.py), so the tests run what the app runs.
+    for name in ("models", "engine"):
+        if (ROOT / ".cache" / name).is_dir():
+            (path / name).symlink_to(ROOT / ".cache" / name, target_is_directory=True)
     # Start from the embeddings setup.sh computed for the seeds (a copy: tests add to it). Entries are keyed by
     # the sha256 of the text and the embedder's name, so a stale cache can only cost time, never give a wrong vector.
     embeddings = ROOT / ".cache" / "embeddings"

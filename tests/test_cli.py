@@ -104,6 +104,7 @@ def test_every_setting_has_its_flag_and_its_variable():
     from service import settings_from
 
     special = {"fusion": "rrf", "llm_backend": "transformers", "embedder": "st:/een/map", "embed_device": "cpu",
+               "engine_build": "wheel",
                "dense_weight": "0.5",
                "llm_url": "http://127.0.0.1:1/v1", "lock": "yes", "admin_token": "een-token-van-genoeg-tekens"}
     for f in dataclasses.fields(Settings):

@@ -6,17 +6,22 @@ import pytest
 
 from answer.llamacpp import Engine
 from answer.llm import Timing
+from answer.native import engine_for
 
 pytestmark = pytest.mark.llm
 
 SYSTEM = {"role": "system", "content": "Je antwoordt in het Nederlands, in één woord."}
 
 
+def make_engine(settings, **kw) -> Engine:
+    """The engine as the app builds it: the build for this CPU and its weights when setup.sh made one."""
+    path, choice = engine_for(settings)
+    return Engine(path, threads=settings.threads, library=choice.library, **kw)
+
+
 @pytest.fixture(scope="module")
 def engine(settings):
-    from answer.llm import model_path
-
-    e = Engine(model_path(settings), threads=settings.threads, ctx=1024, slots=2, parallel=3)
+    e = make_engine(settings, ctx=1024, slots=2, parallel=3)
     yield e
     e.close()
 
@@ -100,9 +105,7 @@ def test_answers_are_written_together_each_with_its_own_grammar(engine):
 
 
 def test_one_at_a_time_when_parallel_is_one(settings):
-    from answer.llm import model_path
-
-    e = Engine(model_path(settings), threads=settings.threads, ctx=512, parallel=1)
+    e = make_engine(settings, ctx=512, parallel=1)
     try:
         first, second = Timing(), Timing()
         a = e.generate([SYSTEM, {"role": "user", "content": "Tel van één tot tien, met komma's."}], 30, first)
@@ -116,9 +119,7 @@ def test_one_at_a_time_when_parallel_is_one(settings):
 
 
 def test_a_full_cache_fails_the_newcomer_and_keeps_the_answers_under_way(settings):
-    from answer.llm import model_path
-
-    e = Engine(model_path(settings), threads=settings.threads, ctx=256, parallel=3)  # 512 cells in all
+    e = make_engine(settings, ctx=256, parallel=3)  # 512 cells in all
     try:
         long = [[SYSTEM, {"role": "user", "content": f"Herhaal deze tekst ({i}): " + "de wijk en de buurt, " * 24}]
                 for i in range(3)]
@@ -149,10 +150,9 @@ def cache_matches_slots(e: Engine) -> bool:
 
 
 def test_guesses_from_the_prompt_write_the_same_reply_in_fewer_steps(engine, settings):
-    from answer.llm import model_path
 
     plain = {"free": run(engine, COPY, 40), "grammar": None}
-    e = Engine(model_path(settings), threads=settings.threads, ctx=1024, slots=2, parallel=2, draft=4)
+    e = make_engine(settings, ctx=1024, slots=2, parallel=2, draft=4)
     try:
         guessed, stats = run(e, COPY, 40)
         assert guessed == plain["free"][0] and "eigen kracht van bewoners" in guessed

@@ -1,21 +1,28 @@
 """llama.cpp in-process (answer/llamacpp.py, the ik_llama.cpp build): the default on CPU. The bundled 1.5B
-model reads a prompt at ~120-150 tokens/s and writes ~20 tokens/s on 2 cores, in under 2 GB; it is the only
-backend that enforces the reply grammar and reports the first tokens' probabilities. It writes up to
-`llm_parallel` answers in one batch (answer/batching.py), for many visitors at once."""
+model reads a prompt at ~120-150 tokens/s (~250 with a build for a CPU with AVX512-VNNI, answer/native.py)
+and writes ~20 tokens/s on 2 cores, in under 2.5 GB; it is the only backend that enforces the reply grammar
+and reports the first tokens' probabilities. It writes up to `llm_parallel` answers in one batch
+(answer/batching.py), for many visitors at once."""
 from __future__ import annotations
 
-from answer.llm import LLM, Messages, model_path
+import logging
+
+from answer.llm import LLM, Messages
 from config import Settings
+
+log = logging.getLogger(__name__)
 
 
 def load(settings: Settings) -> LLM:
+    from answer import native
     from answer.llamacpp import Engine
 
-    path = model_path(settings)
+    path, choice = native.engine_for(settings)
+    log.info("llama.cpp in-process: %s; %s", choice.why, path.name)
     # Answers and follow-up rewrites have different fixed prefixes: one slot more than answers written at once
     # keeps the other one cached.
     engine = Engine(path, threads=settings.threads, ctx=settings.llm_ctx, slots=settings.llm_parallel + 1,
-                    parallel=settings.llm_parallel, draft=settings.llm_draft)
+                    parallel=settings.llm_parallel, draft=settings.llm_draft, library=choice.library)
     llm = LLM(name=path.name, backend="llamacpp", _stream=engine.generate, parallel=settings.llm_parallel)
 
     def warm(prompts: list[tuple[Messages, str]]) -> None:
