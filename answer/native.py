@@ -173,7 +173,11 @@ def build(cache_dir: str | Path) -> Path:
             shutil.copy2(next((work / "build").rglob(name)), staged / name)
         (staged / "built.json").write_text(json.dumps({"package": PACKAGE, "version": version,
                                                        "key": build_key(), "march": "native"}) + "\n")
-        staged.rename(folder)  # the whole folder appears at once: a half-built one is never used
+        try:
+            staged.rename(folder)  # the whole folder appears at once: a half-built one is never used
+        except OSError:
+            if built_library(cache_dir) is None:  # not another setup that finished first
+                raise
     return folder / "libllama.so"
 
 
@@ -187,7 +191,7 @@ def main() -> None:
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     settings = load_settings()
-    if not args.show and settings.engine_build != "wheel":
+    if not args.show and settings.engine_build != "wheel" and built_library(settings.cache_dir) is None:
         try:
             print("Building the engine for this CPU (once, ~4 minutes) ...", flush=True)
             build(settings.cache_dir)

@@ -53,6 +53,13 @@ def test_native_without_a_build_is_a_clear_error_in_both_languages(tmp_path):
     assert err.value.dutch == message("errors.no_native_engine")
 
 
+def test_without_a_compiler_the_build_says_why_and_leaves_nothing(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))  # no cmake, no c++
+    with pytest.raises(RuntimeError, match="cmake, c\\+\\+ not found"):
+        native.build(tmp_path / "cache")
+    assert native.choose(tmp_path / "cache").library is None and not (tmp_path / "cache" / "engine").exists()
+
+
 def test_engine_build_is_a_checked_setting():
     assert settings_from({}, environ={"VRAAGBAAK_ENGINE_BUILD": "native"}).engine_build == "native"
     with pytest.raises(SettingsError):
