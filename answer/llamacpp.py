@@ -48,7 +48,12 @@ def _api(library: str | None = None):
     the wheel's library, or `library` (a build for this CPU, answer/native.py). A process holds one."""
     if library:
         os.environ["IK_LLAMA_CPP_LIB_PATH"] = library  # the package's loader reads it when first imported
-    from ik_llama_cpp import _ctypes_api as C
+    try:
+        from ik_llama_cpp import _ctypes_api as C
+    except OSError:
+        if library:  # a broken build: the caller may fall back to the wheel's library
+            os.environ.pop("IK_LLAMA_CPP_LIB_PATH", None)
+        raise
 
     loaded = getattr(C._lib, "_name", None)
     if library and loaded != library:

@@ -359,13 +359,15 @@ def markdown(result: dict, checks: list[dict]) -> str:
               "## The engine against the machine's bound", "",
               f"Memory read bandwidth {e['machine']['memory_read_gb_s']} GB/s, float32 products "
               f"{e['machine']['float32_gflop_s']} GFLOP/s ({e['machine']['threads']} threads); the model has "
-              f"{e['model']['parameters'] / 1e9:.2f} B parameters in {e['model']['weight_bytes'] / 1e9:.2f} GB.", "",
+              f"{e['model']['parameters'] / 1e9:.2f} B parameters in {e['model']['weight_bytes'] / 1e9:.2f} GB "
+              f"({e['model']['file']}; engine: {e['engine'].get('how', 'the prebuilt wheel')}).", "",
               "| | measured | floor | share of the floor |", "|---|---|---|---|",
               f"| writing, ms per token | {e['bound']['writing_measured_ms_per_token']} | "
               f"{e['bound']['writing_floor_ms_per_token']} (weights / bandwidth) | {e['bound']['writing_share_of_bound']:.0%} |",
               f"| prompt reading, ms per token | {e['bound']['prompt_measured_ms_per_token']} | "
-              f"{e['bound']['prompt_floor_ms_per_token_int8_estimate']} (2 ops per weight at 2× the float32 rate, "
-              f"8-bit products) | {e['bound']['prompt_share_of_int8_bound']:.0%} |", "",
+              f"{e['bound']['prompt_floor_ms_per_token_int8_estimate']} (2 ops per weight at "
+              f"{e['bound'].get('int8_speed_over_float32', 2)}× the float32 rate, 8-bit products) | "
+              f"{e['bound']['prompt_share_of_int8_bound']:.0%} |", "",
               "Writing several answers in one batch (one llama_decode of k rows): ms per answer token "
               + ", ".join(f"k={k}: {v}" for k, v in e["engine"]["batched_ms_per_answer_token"].items()) + ".", "",
               "![Batched writing](report/batched-writing.png)", "",

@@ -3,11 +3,14 @@ what the memory bandwidth and the cores' arithmetic allow, and what writing seve
 
     .venv/bin/python -m eval.roofline          # ~1 minute; writes eval/results/roofline.json
 
-- Writing one token reads every weight once: its floor is (bytes of weights) / (memory bandwidth).
+- Writing one token reads every weight once but the token embedding (a lookup reads one row): its floor is
+  (those bytes) / (memory bandwidth). The bandwidth is the fastest of three numpy reads (a sum, a maximum, a
+  count) over a buffer larger than any cache: a sum alone is bound by its additions on recent CPUs.
 - Reading a prompt token costs about 2 operations per weight (a multiply and an add): its floor is
   (2 x parameters) / (the cores' arithmetic rate). The rate is measured as float32 matrix products (OpenBLAS);
-  llama.cpp's 4-bit kernels multiply in 8-bit integers, which AVX2 does at up to twice that rate, so the
-  floor given is the float32 one and the true floor may be up to 2x lower.
+  llama.cpp's quantised kernels multiply in 8-bit integers, which AVX2 does at up to twice that rate and
+  AVX512-VNNI (the engine built for this CPU, answer/native.py) at up to four times (one vpdpbusd: 64
+  multiply-adds, against 16 for a float32 FMA), so the estimate divides the float32 floor by 2 or by 4.
 - Batched decoding: one llama_decode of k rows (k sequences writing a token each) is timed for k = 1 ... 16;
   the cost per row says how much several visitors gain from being written in one batch.
 """
@@ -27,22 +30,20 @@ ROWS = (1, 2, 4, 8, 12, 16)
 
 
 def memory_bandwidth_gbs(threads: int, mb: int = 512, repeats: int = 5) -> float:
-    """Read bandwidth: `threads` threads summing their share of a buffer larger than any cache."""
+    """Read bandwidth: `threads` threads each reading their share of a buffer larger than any cache, with the
+    fastest of a sum, a maximum and a count of non-zero bytes (a sum alone is bound by its additions)."""
     data = np.ones(mb * (1 << 20) // 8, dtype=np.float64)
     parts = np.array_split(data, threads)
-
-    def read(part: np.ndarray) -> None:
-        part.sum()
-
     best = float("inf")
-    for _ in range(repeats):
-        workers = [threading.Thread(target=read, args=(p,)) for p in parts]
-        t0 = time.perf_counter()
-        for w in workers:
-            w.start()
-        for w in workers:
-            w.join()
-        best = min(best, time.perf_counter() - t0)
+    for read in (np.sum, np.max, lambda part: np.count_nonzero(part.view(np.uint8))):
+        for _ in range(repeats):
+            workers = [threading.Thread(target=read, args=(p,)) for p in parts]
+            t0 = time.perf_counter()
+            for w in workers:
+                w.start()
+            for w in workers:
+                w.join()
+            best = min(best, time.perf_counter() - t0)
     return data.nbytes / best / 1e9
 
 
@@ -70,8 +71,11 @@ def model_figures(path: Path) -> dict:
     params = sum(int(t.n_elements) for t in reader.tensors)
     lookup = sum(int(t.n_elements) for t in reader.tensors if t.name in ("token_embd.weight", "output.weight"))
     weight_bytes = sum(int(t.n_bytes) for t in reader.tensors)
+    # Writing reads the output layer too; the token embedding only when it is the output layer as well (tied).
+    has_output = any(t.name == "output.weight" for t in reader.tensors)
+    embedding = sum(int(t.n_bytes) for t in reader.tensors if t.name == "token_embd.weight" and has_output)
     return {"file": path.name, "parameters": params, "matmul_parameters_per_prompt_token": params - lookup,
-            "weight_bytes": weight_bytes}
+            "weight_bytes": weight_bytes, "weight_bytes_read_per_written_token": weight_bytes - embedding}
 
 
 def engine_figures(path: Path, threads: int, prompt_tokens: int = 300, choice=None) -> dict:
@@ -180,8 +184,9 @@ def measure() -> dict:
                "float32_gflop_s": round(matmul_gflops(), 1), "threads": settings.threads}
     model = model_figures(path)
     engine = engine_figures(path, settings.threads, choice=choice)
-    write_floor_ms = model["weight_bytes"] / (machine["memory_read_gb_s"] * 1e9) * 1000
+    write_floor_ms = model["weight_bytes_read_per_written_token"] / (machine["memory_read_gb_s"] * 1e9) * 1000
     read_floor_ms = 2 * model["matmul_parameters_per_prompt_token"] / (machine["float32_gflop_s"] * 1e9) * 1000
+    int8 = 4 if choice.int8 else 2  # 8-bit products per float32 FMA: AVX512-VNNI in the build for this CPU, AVX2
     bound = {
         "writing_floor_ms_per_token": round(write_floor_ms, 1),
         "writing_measured_ms_per_token": round(1000 / engine["writing_tokens_per_s"], 1),
@@ -189,10 +194,11 @@ def measure() -> dict:
         "prompt_floor_ms_per_token_float32": round(read_floor_ms, 2),
         "prompt_measured_ms_per_token": round(1000 / engine["prompt_tokens_per_s"], 2),
         "prompt_share_of_float32_bound": round(read_floor_ms / (1000 / engine["prompt_tokens_per_s"]), 2),
-        "prompt_floor_ms_per_token_int8_estimate": round(read_floor_ms / 2, 2),
-        "prompt_share_of_int8_bound": round(read_floor_ms / 2 / (1000 / engine["prompt_tokens_per_s"]), 2),
+        "int8_speed_over_float32": int8,
+        "prompt_floor_ms_per_token_int8_estimate": round(read_floor_ms / int8, 2),
+        "prompt_share_of_int8_bound": round(read_floor_ms / int8 / (1000 / engine["prompt_tokens_per_s"]), 2),
     }
-    return {"machine": machine, "model": model, "engine": engine, "bound": bound,
+    return {"machine": machine, "model": model, "engine": {**engine, "how": choice.why}, "bound": bound,
             "batching_model": batching_outlook(engine)}
 
 

@@ -103,3 +103,34 @@ print(json.dumps({"short": short, "long": long, "long_tokens": n, "library": str
     assert out["native"]["long_tokens"] > 2500
     assert "Amsterdam" in out["native"]["short"] and "Amsterdam" in out["wheel"]["short"]
     assert any(w in out["native"]["long"].lower() for w in ("geld", "wonen", "werk"))
+
+
+@pytest.mark.llm
+def test_a_build_that_does_not_load_falls_back_to_the_wheel(tmp_path):
+    """A damaged build (here: empty library files) is logged and the app answers on the wheel; with
+    engine_build=native it is an error instead. In its own process: a process holds one library."""
+    cache = tmp_path / "cache"
+    (cache / "models").parent.mkdir(parents=True)
+    (cache / "models").symlink_to(ROOT / ".cache" / "models", target_is_directory=True)
+    script = """
+import json, logging, sys
+logging.basicConfig(level=logging.ERROR, format="%(message)s")
+from answer.backends.llamacpp import load
+from config import load_settings
+s = load_settings({"cache_dir": sys.argv[1], "engine_build": sys.argv[2]})
+llm = load(s)
+print(json.dumps({"name": llm.name, "reply": llm.complete([{"role": "user", "content":
+      "Wat is de hoofdstad van Nederland? Eén woord."}], max_tokens=6)}))
+"""
+    def run(build: str):
+        return subprocess.run([sys.executable, "-c", script, str(cache), build], capture_output=True, text=True,
+                              cwd=ROOT, timeout=600)
+
+    fake_build(native.build_dir(cache))
+    auto = run("auto")
+    assert auto.returncode == 0, auto.stderr[-3000:]
+    out = json.loads(auto.stdout.strip().splitlines()[-1])
+    assert "did not load" in auto.stderr and "prebuilt wheel" in auto.stderr
+    assert out["name"].endswith("q4_k_m.gguf") and "Amsterdam" in out["reply"]
+    strict = run("native")
+    assert strict.returncode != 0 and "OSError" in strict.stderr
