@@ -17,9 +17,9 @@ from typing import Callable, Iterator
 from answer import pipeline
 from answer.backends import BACKENDS, load_llm
 from answer.cache import AnswerCache, question_key
-from answer.native import BUILDS
 from answer.followup import Turn, looks_like_follow_up
 from answer.llm import LLM
+from answer.native import BUILDS
 from answer.pipeline import AskResult
 from atomic import append_whole
 from config import Settings, load_settings

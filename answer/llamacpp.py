@@ -42,22 +42,26 @@ def _log_errors_only(level: int, text: bytes, _user: ctypes.c_void_p) -> None:
         log.error("llama.cpp: %s", text.decode("utf-8", "replace").rstrip())
 
 
-@functools.cache
 def _api(library: str | None = None):
-    """The C API, loaded and initialised once, on first use (importing the wheel loads a 26 MB library):
-    the wheel's library, or `library` (a build for this CPU, answer/native.py). A process holds one."""
+    """The C API of the wheel's library, or of `library` (a build for this CPU, answer/native.py). A process
+    holds one library: asking for another once one is loaded is an error."""
     if library:
         os.environ["IK_LLAMA_CPP_LIB_PATH"] = library  # the package's loader reads it when first imported
     try:
-        from ik_llama_cpp import _ctypes_api as C
+        C = _loaded()
     except OSError:
         if library:  # a broken build: the caller may fall back to the wheel's library
             os.environ.pop("IK_LLAMA_CPP_LIB_PATH", None)
         raise
+    if library and C._lib._name != library:
+        raise RuntimeError(f"llama.cpp library {C._lib._name} is loaded already; cannot switch to {library}")
+    return C
 
-    loaded = getattr(C._lib, "_name", None)
-    if library and loaded != library:
-        raise RuntimeError(f"llama.cpp library {loaded} is loaded already; cannot switch to {library}")
+
+@functools.cache
+def _loaded():
+    """The C API, loaded and initialised once, on first use (importing the wheel loads a 26 MB library)."""
+    from ik_llama_cpp import _ctypes_api as C
 
     def bind(name: str, argtypes: list, restype) -> Callable:
         fn = getattr(C._lib, name)

@@ -2,9 +2,9 @@
 
 The ik-llama-cpp-python wheel is compiled for AVX2 so that it runs anywhere. Many CPUs can do more: with
 AVX512-VNNI the same library compiled with `-march=native` multiplies 8-bit integers in one instruction,
-and reads prompts 1.7x as fast on the same 2 cores once the model's weights are 8-bit (Q8_0): 146 -> 252
-prompt tokens/s, writing ~15 % slower (`python -m eval.engine`, eval/results/engine.json). Prompt reading is most of the time to the first token and, with many visitors,
-most of their wait.
+and reads prompts 1.7x as fast on the same 2 cores once the model's weights are 8-bit (Q8_0): 145 -> 254
+prompt tokens/s, writing ~15 % slower (`python -m eval.engine`, eval/results/engine.json). Prompt reading is
+most of the time to the first token and, with many visitors, most of their wait.
 
 So setup.sh builds the wheel's own source (the same version, from PyPI) for this CPU into the cache folder
 (~4 minutes on 2 cores, needs cmake and a C++ compiler), and transcodes the bundled Q4_K_M model into Q8_0
@@ -134,8 +134,8 @@ def quantize_bin() -> Path:
     return Path(spec.origin).parent / "bin" / "llama-quantize"
 
 
-def _run(cmd: list[str], cwd: Path | None = None) -> None:
-    done = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
+def _run(cmd: list[str]) -> None:
+    done = subprocess.run(cmd, capture_output=True, text=True)
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd[:3])} ... failed ({done.returncode}): {done.stderr[-3000:]}")
 

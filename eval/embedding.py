@@ -42,6 +42,17 @@ REPEATS = 2  # each figure is the best of this many runs: the machine is shared,
 TARGET = 100_000  # passages in the corpus whose cost is reported
 
 
+def timed_build(embedder, texts: list[str], folder: str):
+    """An index build's embedding step, timed: EmbeddingCache.embed of `texts` into a cache in `folder`.
+    Returns the cache, how many texts it embedded and the seconds it took."""
+    from retrieval.vectors import EmbeddingCache
+
+    cache = EmbeddingCache(embedder, folder)
+    t0 = time.perf_counter()
+    _, embedded = cache.embed(texts)
+    return cache, embedded, time.perf_counter() - t0
+
+
 def seed_texts() -> list[str]:
     """The seed corpus's passages as the embedder sees them."""
     from corpus.library import seeds_dir
@@ -85,10 +96,7 @@ def worker(threads: int, n: int, batches: list[int], product: bool) -> dict:
     if product:
         unique = [f"{t} ({i})" for i, t in enumerate(texts)]
         with tempfile.TemporaryDirectory() as tmp:
-            cache = EmbeddingCache(embedder, tmp)
-            t0 = time.perf_counter()
-            _, n_new = cache.embed(unique)
-            secs = time.perf_counter() - t0
+            cache, n_new, secs = timed_build(embedder, unique, tmp)
             size = cache.path.stat().st_size
             t0 = time.perf_counter()
             again = EmbeddingCache(embedder, tmp)  # as a restarted app: the file read, then every text a hit

@@ -132,14 +132,11 @@ def precision_agreement(model, texts: list[str]) -> float:
 def product_path(embedder, texts: list[str], n: int) -> dict:
     """EmbeddingCache.embed over n unique passages with the embedder's own texts per call, as an index build:
     rate, checkpoints, cache file size; `embedder` is a retrieval.embed.Embedder."""
-    from retrieval.vectors import EmbeddingCache
+    from eval.embedding import timed_build
 
     unique = [f"{texts[i % len(texts)]} ({i})" for i in range(n)]
     with tempfile.TemporaryDirectory() as tmp:
-        cache = EmbeddingCache(embedder, tmp)
-        t0 = time.perf_counter()
-        _, embedded = cache.embed(unique)
-        secs = time.perf_counter() - t0
+        cache, embedded, secs = timed_build(embedder, unique, tmp)
         size = cache.path.stat().st_size
     return {"passages": embedded, "texts_per_call": cache.batch, "seconds": round(secs, 1),
             "passages_per_s": round(embedded / secs, 1), "checkpoints": cache.checkpoints,

@@ -20,8 +20,8 @@ import subprocess
 import sys
 import time
 
-from config import load_settings
 from answer.native import built_library
+from config import load_settings
 from eval.common import EVAL_DIR, read_jsonl, write_result
 
 ENGINES = ("ik", "native", "mainline")  # the AVX2 wheel, the build for this CPU (answer/native.py), xllamacpp

@@ -78,14 +78,13 @@ def model_figures(path: Path) -> dict:
             "weight_bytes": weight_bytes, "weight_bytes_read_per_written_token": weight_bytes - embedding}
 
 
-def engine_figures(path: Path, threads: int, prompt_tokens: int = 300, choice=None) -> dict:
+def engine_figures(path: Path, threads: int, prompt_tokens: int = 300, library: Path | None = None) -> dict:
     """The in-process engine: prompt reading and single-sequence writing speed, and the cost of one decode
     step of k rows on k sequences (what batched decoding of k visitors' answers pays per token). Decodes
     directly on the engine's slots, below its scheduler (which is not started)."""
     from answer.llamacpp import Engine
 
-    engine = Engine(path, threads=threads, ctx=2048, slots=max(ROWS) + 1,
-                    library=choice.library if choice else None)
+    engine = Engine(path, threads=threads, ctx=2048, slots=max(ROWS) + 1, library=library)
     slots = engine.scheduler.slots
     try:
         text = "Sociaal werkers helpen mensen in wijken en buurten om hun problemen op te lossen. " * 40
@@ -183,7 +182,7 @@ def measure() -> dict:
     machine = {"memory_read_gb_s": round(memory_bandwidth_gbs(settings.threads), 1),
                "float32_gflop_s": round(matmul_gflops(), 1), "threads": settings.threads}
     model = model_figures(path)
-    engine = engine_figures(path, settings.threads, choice=choice)
+    engine = engine_figures(path, settings.threads, library=choice.library)
     write_floor_ms = model["weight_bytes_read_per_written_token"] / (machine["memory_read_gb_s"] * 1e9) * 1000
     read_floor_ms = 2 * model["matmul_parameters_per_prompt_token"] / (machine["float32_gflop_s"] * 1e9) * 1000
     int8 = 4 if choice.int8 else 2  # 8-bit products per float32 FMA: AVX512-VNNI in the build for this CPU, AVX2

@@ -150,7 +150,6 @@ def cache_matches_slots(e: Engine) -> bool:
 
 
 def test_guesses_from_the_prompt_write_the_same_reply_in_fewer_steps(engine, settings):
-
     plain = {"free": run(engine, COPY, 40), "grammar": None}
     e = make_engine(settings, ctx=1024, slots=2, parallel=2, draft=4)
     try:
