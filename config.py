@@ -58,6 +58,10 @@ class Settings:
     k: int = setting(5, "passages a search returns", 1, 50)
     threads: int = setting(2, "CPU threads for the embedder and the language model", 1, 256)
     max_passage_chars: int = setting(1200, "paragraphs longer than this are split at sentence ends", 200, 100_000)
+    evidence_chars: int = setting(800, "characters of evidence lines the model reads per question; with the "
+                                       "bundled 1.5B model more is worse (tuning half, 1,200: the answering "
+                                       "sentence is shown more often, the model chooses it less often)",
+                                  200, 20_000)
     exact_search_max_passages: int = setting(200_000, "corpora up to this many passages get exact vector search; "
                                                       "larger ones an approximate HNSW index (eval/bigcorpus.py)",
                                              0, 1_000_000_000)

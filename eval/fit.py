@@ -10,7 +10,9 @@ through the real verify.gate and verify.decide code, which is deterministic give
 - DOUBT_WEIGHTS (decide): a logistic model of "the sources do not hold the answer" over the model's
   probability of "geen", its confidence in the line it meant, and the lines' retrieval scores, fitted on
   the tuning questions (unanswerable = 1);
-- DOUBT_MAX (decide): the doubt at which to refuse.
+- DOUBT_MAX (decide): the doubt at which to refuse;
+- SHOWN_LINES, MIN_LINE_P (decide): how many of the lines the model most likely meant the reply shows, and
+  the probability a line it did not name needs to be one of them (key facts against citation precision).
 Tuning data: the tuning half of the seed-article questions, the first 48 + 20 questions, and samples of the
 tuning half of XQuAD-NL (answerable, and with the gold paragraph removed). Writes eval/results/fit.json.
 """
@@ -33,7 +35,8 @@ from answer.pipeline import AskResult
 from answer.prompt import parse
 from eval.answers import xquad_rows
 from eval.common import XQUAD_DIR, read_jsonl, write_result
-from eval.questions import ANSWERABLE_TYPES, facts_hold, half, legacy_questions, norm
+from eval.questions import (ANSWERABLE_TYPES, Span, facts_hold, half, legacy_questions, locate, norm,
+                            precise_citations)
 from retrieval.service import Retriever
 from service import Vraagbaak, settings_from
 from verify import decide as decide_mod
@@ -94,13 +97,14 @@ def signals(o: Observation) -> decide_mod.Signals:
     return decide_mod.Signals(o.result.signals.get("p_none"), o.result.signals.get("p_lines") or {})
 
 
-def replay(o: Observation, min_dense: float, weights: tuple, max_doubt: float) -> AskResult:
+def replay(o: Observation, min_dense: float, weights: tuple, max_doubt: float,
+           shown_lines: int = decide_mod.SHOWN_LINES, min_line_p: float = decide_mod.MIN_LINE_P) -> AskResult:
     """The result the pipeline would give with these settings, from the stored model output."""
     res = o.result
     reason = gate_mod.gate(res.standalone, [s.hit for s in res.sources], o.documents, min_dense=min_dense)
     reply = parse(res.raw)
     d = decide_mod.decide(res.standalone, res.lines, reply.chosen, reply.claim, signals(o), weights, max_doubt,
-                          cut=bool(res.signals.get("cut")))
+                          cut=bool(res.signals.get("cut")), shown_lines=shown_lines, min_line_p=min_line_p)
     kind = "refused" if reason or d.kind == "refuse" else d.kind
     return AskResult(res.question, res.standalone, kind, res.sources, res.lines, d.evidence, d.claim, d.support)
 
@@ -140,6 +144,25 @@ def good(o: Observation, r: AskResult) -> bool:
     return r.refused
 
 
+class _Documents:
+    """eval.questions.locate's view of an observation's documents (no index needed)."""
+
+    def __init__(self, documents: dict):
+        self.documents = documents
+
+    def document(self, doc_id: str):
+        return self.documents.get(doc_id)
+
+
+def precise(o: Observation, r: AskResult) -> tuple[int, int]:
+    """(cited passages holding a gold evidence span, cited passages) of an answered seed question, judged as
+    eval/report.py judges citation precision."""
+    gold = [g for g in (locate(_Documents(o.documents), e["doc"], e["text"]) for e in o.row.get("evidence", []))
+            if g is not None]
+    cited = [Span(p.doc, p.start, p.end) for p in dict.fromkeys(r.sources[e.source].passage for e in r.evidence)]
+    return precise_citations(gold, cited, o.row.get("type") == "metadata"), len(cited)
+
+
 def score(obs: list[Observation], **settings) -> dict:
     out: dict = {}
     for group in ("seeds", "seeds_unanswerable", "xquad", "xquad_gold_removed"):
@@ -149,6 +172,10 @@ def score(obs: list[Observation], **settings) -> dict:
             out[group] = round(sum(good(o, r) for o, r in zip(sub, results)) / len(sub), 3)
             if group in ("seeds", "xquad"):
                 out[group + "_refused"] = round(sum(r.refused for r in results) / len(sub), 3)
+            if group == "seeds":
+                counts = [precise(o, r) for o, r in zip(sub, results) if not r.refused]
+                out["seeds_citation_precision"] = round(sum(c[0] for c in counts) / max(sum(c[1] for c in counts), 1), 3)
+                out["seeds_lines_shown"] = round(sum(len(r.evidence) for r in results) / len(sub), 2)
     return out
 
 
@@ -178,8 +205,14 @@ def main() -> None:
         print({k: v for k, v in r.items() if k != "weights"})
     print("fitted doubt weights", weights)
     print("current", score(obs, **current))
+    # The lines shown: more lines hold the key facts more often but cite more passages that do not.
+    shown = []
+    for lines, min_p in itertools.product((1, 2, 3), (0.0, 0.05, 0.1, 0.2)):
+        shown.append({"shown_lines": lines, "min_line_p": min_p,
+                      **score(obs, **current, shown_lines=lines, min_line_p=min_p)})
+        print(shown[-1])
     write_result("fit", {"fitted_weights": weights, "current": {**current, **score(obs, **current)}, "best": rows,
-                         "n": {k: sum(o.group == k for o in obs) for k in keys}})
+                         "shown_lines": shown, "n": {k: sum(o.group == k for o in obs) for k in keys}})
 
 
 if __name__ == "__main__":

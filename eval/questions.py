@@ -91,6 +91,12 @@ def locate(index, doc_id: str, text: str) -> Span | None:
     return Span(doc_id, -1, -1)  # a byline line (author, date) or page furniture cleaning removed
 
 
+def precise_citations(gold: list[Span], cited: list[Span], metadata: bool) -> int:
+    """How many cited passages hold a gold evidence span (for a question about a document itself, any passage
+    of that document: its byline holds the answer)."""
+    return sum(any(g.overlaps(s) or (metadata and g.doc == s.doc) for g in gold) for s in cited)
+
+
 def covered(gold: list[Span], spans: list[Span], metadata: bool = False) -> bool:
     """Every gold evidence span overlaps one of `spans`. For a question about a document itself (who wrote
     it, when, its title), a byline of the same document shown to the model counts: it holds the answer."""

@@ -26,7 +26,7 @@ from answer.pipeline import SOURCES_K
 from eval import answers as ours
 from eval import naive
 from eval.common import EVAL_DIR, RESULTS_DIR, XQUAD_DIR, read_jsonl, write_result
-from eval.questions import ANSWERABLE_TYPES, Span, covered, facts_hold, half, locate, norm
+from eval.questions import ANSWERABLE_TYPES, Span, covered, facts_hold, half, locate, norm, precise_citations
 from eval.retrieval import CONFIGS
 from retrieval.search import search
 from retrieval.service import Retriever
@@ -109,12 +109,6 @@ def quote_figures() -> dict:
 
 def _span_list(hits) -> list[Span]:
     return [Span(h.passage.doc, h.passage.start, h.passage.end) for h in hits]
-
-
-def precise_citations(gold: list[Span], cited: list[Span], metadata: bool) -> int:
-    """How many cited passages hold a gold evidence span (for a question about a document itself, any passage
-    of that document: its byline holds the answer)."""
-    return sum(any(g.overlaps(s) or (metadata and g.doc == s.doc) for g in gold) for s in cited)
 
 
 def ask_both(app: Vraagbaak, run: ours.Run, seeds: list[dict], xquad: list[dict], removed: list[dict],

@@ -73,4 +73,5 @@ class Retriever:
         """The k best passages and the numbered evidence lines drawn from them (the question embedded once)."""
         vec = self.embedder.embed_query(question)
         hits = self.search(question, k, query_vec=vec)
-        return hits, select(question, vec, hits, self.embedder, self.documents, vectors=self.vectors)
+        return hits, select(question, vec, hits, self.embedder, self.documents,
+                            budget_chars=self.settings.evidence_chars, vectors=self.vectors)

@@ -88,6 +88,32 @@ def test_decide_answers_quotes_or_refuses():
     assert decide(q, lines, [2], "Onzin die nergens staat.", sure).evidence[0].id == 1
 
 
+def test_the_reply_shows_the_lines_the_model_most_likely_meant_not_all_it_wrote():
+    q = "Waarop rust solidariteit?"
+    lines = [line(1, "De pijlers onder solidariteit zijn wederkerigheid en vertrouwen.", score=0.85),
+             line(2, "Solidariteit vraagt om vertrouwen tussen burgers.", score=0.84),
+             line(3, "Sociaal werkers hebben goede papieren.", score=0.80),
+             line(4, "Het artikel verscheen in 2020.", score=0.79)]
+    # It wrote 3 and 4 but gave line 2 more probability than both: the two likeliest lines are the quotation.
+    signals = Signals(p_none=0.01, p_lines={1: 0.5, 2: 0.3, 3: 0.12, 4: 0.08})
+    quote = decide(q, lines, [3, 4], "Solidariteit rust op naastenliefde.", signals, weights=(-9, 0, 0, 0, 0))
+    assert quote.kind == "quote" and [e.id for e in quote.evidence] == [1, 2]
+    # A line it neither wrote nor gave MIN_LINE_P is not shown beside a checked claim.
+    signals = Signals(p_none=0.01, p_lines={1: 0.9, 2: 0.02, 3: 0.05})
+    answer = decide(q, lines, [1], "De pijlers onder solidariteit zijn wederkerigheid en vertrouwen.", signals,
+                    weights=(-9, 0, 0, 0, 0))
+    assert answer.kind == "answer" and [e.id for e in answer.evidence] == [1]
+    # Beside a claim's own line: the next likeliest (3, which it did not write, before 2 and 4, which it did);
+    # never more than the claim's lines plus one.
+    signals = Signals(p_none=0.01, p_lines={1: 0.6, 2: 0.1, 3: 0.2, 4: 0.1})
+    answer = decide(q, lines, [1, 2, 4], "De pijlers onder solidariteit zijn wederkerigheid en vertrouwen.",
+                    signals, weights=(-9, 0, 0, 0, 0))
+    assert [e.id for e in answer.evidence] == [1, 3] and answer.support == [1]
+    # A backend without probabilities: the lines the model wrote, in its order.
+    quote = decide(q, lines, [3, 1, 4], "Solidariteit rust op naastenliefde.")
+    assert [e.id for e in quote.evidence] == [1, 3]
+
+
 def test_an_amount_question_needs_an_amount_in_the_answer_and_its_evidence():
     lines = [line(1, "Monique Kremer is hoogleraar Actief burgerschap aan de Universiteit van Amsterdam.")]
     assert decide("Hoe oud is Monique Kremer?", lines, [1], "Monique Kremer is hoogleraar.").kind == "refuse"
