@@ -105,3 +105,14 @@ def test_a_changed_corpus_never_serves_an_old_answer(small_corpus, cache_dir, tm
     app.add("moestuin.txt", "Moestuin\n\nVrijwilligers onderhouden de moestuin van het buurthuis.".encode())
     app.ask(question)
     assert len(fake.calls) == 2
+
+
+def test_the_evidence_budget_is_a_setting(settings):
+    """VRAAGBAAK_EVIDENCE_CHARS bounds what the model reads (the first line always goes in)."""
+    small = Vraagbaak(settings_from({**vars(settings), "evidence_chars": 300}, environ={}))
+    rest = {k: v for k, v in vars(settings).items() if k != "evidence_chars"}
+    wide = Vraagbaak(settings_from(rest, environ={"VRAAGBAAK_EVIDENCE_CHARS": "1500"}))
+    _, few = small.retriever.evidence(Q, 5)
+    _, many = wide.retriever.evidence(Q, 5)
+    assert few and sum(len(e.text) for e in few) <= max(300, len(few[0].text))
+    assert sum(len(e.text) for e in many) > 800 and len(many) > len(few)
