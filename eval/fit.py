@@ -174,7 +174,8 @@ def score(obs: list[Observation], **settings) -> dict:
                 out[group + "_refused"] = round(sum(r.refused for r in results) / len(sub), 3)
             if group == "seeds":
                 counts = [precise(o, r) for o, r in zip(sub, results) if not r.refused]
-                out["seeds_citation_precision"] = round(sum(c[0] for c in counts) / max(sum(c[1] for c in counts), 1), 3)
+                cited = max(sum(c[1] for c in counts), 1)
+                out["seeds_citation_precision"] = round(sum(c[0] for c in counts) / cited, 3)
                 out["seeds_lines_shown"] = round(sum(len(r.evidence) for r in results) / len(sub), 2)
     return out
 

@@ -66,19 +66,25 @@ def meant(lines: list[Evidence], chosen: list[int], signals: Signals) -> Evidenc
         return None
     if not signals.p_lines:
         return next((e for e in lines if e.id in chosen), None)
-    return max(lines, key=lambda e: math.log(max(signals.p_lines.get(e.id, 0.0), _FLOOR)) + LINE_WEIGHT * e.score)
+    return max(lines, key=lambda e: fused(e, signals.p_lines))
 
 
-def ranking(lines: list[Evidence], chosen: list[int], signals: Signals, min_p: float = MIN_LINE_P) -> list[Evidence]:
-    """The lines the model may have meant, likeliest first: the line `meant` picks, then the others it named
-    or gave at least MIN_LINE_P, by the same fused score. Without probabilities: the lines it named, in order."""
+def fused(line: Evidence, p_lines: dict[int, float]) -> float:
+    """How likely the model meant a line: its log-probability of naming it first, plus its retrieval score."""
+    return math.log(max(p_lines.get(line.id, 0.0), _FLOOR)) + LINE_WEIGHT * line.score
+
+
+def ranking(lines: list[Evidence], chosen: list[int], signals: Signals,
+            min_p: float = MIN_LINE_P) -> list[Evidence]:
+    """The lines the model may have meant, likeliest first (by `fused`): the line `meant` picks, and the others
+    it named or gave at least `min_p`. Without probabilities: the lines it named, in order."""
     line = meant(lines, chosen, signals)
     if not signals.p_lines:
         named = [e for i in dict.fromkeys(chosen) for e in lines if e.id == i]
         return ([line] if line else []) + [e for e in named if e is not line]
     p = signals.p_lines
-    fused = sorted(lines, key=lambda e: -(math.log(max(p.get(e.id, 0.0), _FLOOR)) + LINE_WEIGHT * e.score))
-    return [e for e in fused if e is line or e.id in chosen or p.get(e.id, 0.0) >= min_p]
+    return [e for e in sorted(lines, key=lambda e: -fused(e, p))
+            if e is line or e.id in chosen or p.get(e.id, 0.0) >= min_p]
 
 
 def doubt_features(lines: list[Evidence], line: Evidence | None, signals: Signals) -> list[float]:
