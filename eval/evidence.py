@@ -67,8 +67,9 @@ def main() -> None:
         questions += legacy_questions()[0]
     prepared = prepare(questions, index, embedder, settings)
     result: dict = {"half": args.half, "settings": {"w_overlap": ev.W_OVERLAP, "w_passage": ev.W_PASSAGE,
-                                                    "lines": ev.EVIDENCE_LINES, "budget_chars": ev.BUDGET_CHARS}}
-    result["chosen"] = measure(prepared, index, embedder)
+                                                    "lines": ev.EVIDENCE_LINES,
+                                                    "budget_chars": settings.evidence_chars}}
+    result["chosen"] = measure(prepared, index, embedder, budget_chars=settings.evidence_chars)  # as the app
     print(result["settings"], {k: v for k, v in result["chosen"].items() if k != "misses"})
     if args.grid:
         grid = []

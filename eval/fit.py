@@ -159,7 +159,7 @@ def precise(o: Observation, r: AskResult) -> tuple[int, int]:
     eval/report.py judges citation precision."""
     gold = [g for g in (locate(_Documents(o.documents), e["doc"], e["text"]) for e in o.row.get("evidence", []))
             if g is not None]
-    cited = [Span(p.doc, p.start, p.end) for p in dict.fromkeys(r.sources[e.source].passage for e in r.evidence)]
+    cited = [Span(p.doc, p.start, p.end) for p in (r.sources[n - 1].passage for n in r.cited())]
     return precise_citations(gold, cited, o.row.get("type") == "metadata"), len(cited)
 
 

@@ -74,17 +74,12 @@ def fused(line: Evidence, p_lines: dict[int, float]) -> float:
     return math.log(max(p_lines.get(line.id, 0.0), _FLOOR)) + LINE_WEIGHT * line.score
 
 
-def ranking(lines: list[Evidence], chosen: list[int], signals: Signals,
+def ranking(lines: list[Evidence], chosen: list[int], line: Evidence, p_lines: dict[int, float],
             min_p: float = MIN_LINE_P) -> list[Evidence]:
-    """The lines the model may have meant, likeliest first (by `fused`): the line `meant` picks, and the others
-    it named or gave at least `min_p`. Without probabilities: the lines it named, in order."""
-    line = meant(lines, chosen, signals)
-    if not signals.p_lines:
-        named = [e for i in dict.fromkeys(chosen) for e in lines if e.id == i]
-        return ([line] if line else []) + [e for e in named if e is not line]
-    p = signals.p_lines
-    return [e for e in sorted(lines, key=lambda e: -fused(e, p))
-            if e is line or e.id in chosen or p.get(e.id, 0.0) >= min_p]
+    """The lines the model may have meant, likeliest first (by `fused`): `line` (the one `meant` picked), and
+    the others it named or gave at least `min_p`."""
+    return [e for e in sorted(lines, key=lambda e: -fused(e, p_lines))
+            if e is line or e.id in chosen or p_lines.get(e.id, 0.0) >= min_p]
 
 
 def doubt_features(lines: list[Evidence], line: Evidence | None, signals: Signals) -> list[float]:
@@ -138,7 +133,8 @@ def decide(question: str, lines: list[Evidence], chosen: list[int], claim: str, 
                             doubt=d)
         return Decision("refuse", notes=notes, doubt=d)
     first = [line] + [e for e in picked if e is not line]
-    likely = ranking(lines, chosen, signals, min_line_p)
+    # Without the model's probabilities, the lines it named are all there is to rank by.
+    likely = ranking(lines, chosen, line, signals.p_lines, min_line_p) if signals.p_lines else first
     if support := supporting(question, text, lines, first):
         # Lines beside the claim's own are shown too: its sentence often copies one line while the answer to
         # a list or two-part question spans another (tuning half: key facts 0.57 -> 0.63).
