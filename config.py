@@ -84,6 +84,10 @@ class Settings:
                                 "writing gets faster; 0: off)", 0, 32)
     answer_cache: int = setting(256, "answers kept per corpus for questions asked again (the same words, not a "
                                      "follow-up), and shared by visitors asking the same at once; 0: none", 0, 1_000_000)
+    brief_when_waiting: int = setting(2, "when the model has chosen the lines that answer a question and at "
+                                         "least this many questions wait behind it, it stops there: the lines "
+                                         "are the reply, without its own sentence (about a second sooner for "
+                                         "each visitor behind it; 0: never)", 0, 1000)
     max_tokens: int = setting(96, "tokens the model may write: line numbers and one short sentence", 8, 4096)
     host: str = setting("127.0.0.1", "address the web app listens on")
     port: int = setting(7860, "port of the web app", 1, 65_535)

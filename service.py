@@ -264,7 +264,8 @@ class Vraagbaak:
         keep = not measure_gate and not (history and looks_like_follow_up(question))
         key = question_key(retriever.index.key, question) if keep else None
         return self.answers.stream(key, lambda: pipeline.ask_stream(
-            retriever, self.llm, question, history, self.settings.max_tokens, measure_gate))
+            retriever, self.llm, question, history, self.settings.max_tokens, measure_gate,
+            self.settings.brief_when_waiting))
 
     def ask(self, question: str, history: list[Turn] | None = None, measure_gate: bool = False) -> pipeline.AskResult:
         return pipeline.result_of(self.ask_stream(question, history, measure_gate))

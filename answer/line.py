@@ -44,6 +44,12 @@ class Ticket:
             order = self._line._order
             return order.index(self) if self in order else 0
 
+    def behind(self) -> int:
+        """Questions that joined after this one and are still in the line (0 once it has left)."""
+        with self._line._cv:
+            order = self._line._order
+            return len(order) - 1 - order.index(self) if self in order else 0
+
     def has_turn(self) -> bool:
         with self._line._cv:
             return self._has_turn()

@@ -9,6 +9,7 @@ orchestrates; what is checked and what the user gets is decided in verify/.
    the model chooses the lines that answer (or "geen") and writes one short sentence; a grammar keeps it
    to line numbers that exist (answer/prompt.py).
 4. Decide: a checked answer with its evidence verbatim, the evidence alone, or a refusal (verify/decide.py).
+   While many visitors wait, the model stops after choosing its lines and those are the reply ("brief").
 
 `ask_stream` yields events so a page can show the sources, the place in line, the model's choice, the
 answer as it is written, then the checked result; `ask` runs it to the end for the CLI and the API.
@@ -74,6 +75,7 @@ class AskResult:
     notes: list[str] = field(default_factory=list)
     raw: str = ""  # what the model wrote, after the prefill
     signals: dict = field(default_factory=dict)  # what the decision weighed: retrieval and model probabilities
+    brief: bool = False  # the model chose its lines and wrote no sentence: many visitors were waiting
 
     @property
     def refused(self) -> bool:
@@ -124,6 +126,8 @@ class AskResult:
             out["claim"] = self.claim
         if self.notes:
             out["notes"] = self.notes
+        if self.brief:
+            out["brief"] = True
         return out
 
 
@@ -175,13 +179,15 @@ class _ReplyStream:
 
 
 def ask_stream(retriever: Retriever, model: ModelSource, question: str, history: list[Turn] | None = None,
-               max_tokens: int = 96, measure_gate: bool = False) -> Iterator[Event]:
+               max_tokens: int = 96, measure_gate: bool = False, brief_when_waiting: int = 0) -> Iterator[Event]:
     """Events: ('waiting', questions before it) while it waits for its turn at the model, ('sources', [Source]),
     ('chosen', [line ids]), ('token', str), ('done', AskResult). `measure_gate` (benchmarks only) runs the
-    model even where the gate refuses, so that the gate can be fitted against what the model would have done."""
+    model even where the gate refuses, so that the gate can be fitted against what the model would have done.
+    `brief_when_waiting` (0: never): when the model has chosen its lines and at least this many questions wait
+    behind this one, it stops there and the lines are the reply (about a second sooner for everyone behind)."""
     turn = _Turn(model)
     try:
-        yield from _answer(retriever, turn, question, history or [], max_tokens, measure_gate)
+        yield from _answer(retriever, turn, question, history or [], max_tokens, measure_gate, brief_when_waiting)
     finally:  # also when the visitor leaves: the next question in line may go
         turn.leave()
 
@@ -209,7 +215,7 @@ class _Turn:
 
 
 def _answer(retriever: Retriever, turn: _Turn, question: str, history: list[Turn], max_tokens: int,
-            measure_gate: bool) -> Iterator[Event]:
+            measure_gate: bool, brief_when_waiting: int = 0) -> Iterator[Event]:
     t0 = time.perf_counter()
     question = check_query(question)
     documents = retriever.documents
@@ -229,11 +235,11 @@ def _answer(retriever: Retriever, turn: _Turn, question: str, history: list[Turn
 
     signals: dict = {"top_dense": round(hits[0].dense, 4) if hits else None}
 
-    def done(decision: Decision, raw: str = "") -> AskResult:
+    def done(decision: Decision, raw: str = "", brief: bool = False) -> AskResult:
         timings["total_ms"] = round((time.perf_counter() - t0) * 1000, 1)
         kind = {"answer": "answer", "quote": "quote", "refuse": "refused"}[decision.kind]
         return AskResult(question, standalone, kind, sources, lines, decision.evidence, decision.claim,
-                         decision.support, timings, decision.notes, raw, signals)
+                         decision.support, timings, decision.notes, raw, signals, brief and kind == "quote")
 
     reason = gate(standalone, hits, documents)
     if reason and not measure_gate:
@@ -246,18 +252,24 @@ def _answer(retriever: Retriever, turn: _Turn, question: str, history: list[Turn
     if (waited := time.perf_counter() - t) > 0.05:
         timings["waited_ms"] = round(waited * 1000, 1)
     timing, stream = Timing(), _ReplyStream()
-    first = None
-    for piece in turn.llm.stream(build_messages(standalone, lines), max_tokens=max_tokens, timing=timing,
-                                 grammar=grammar(len(lines)), prefill=PREFILL, ticket=turn.ticket):
+    first, brief = None, False
+    pieces = turn.llm.stream(build_messages(standalone, lines), max_tokens=max_tokens, timing=timing,
+                             grammar=grammar(len(lines)), prefill=PREFILL, ticket=turn.ticket)
+    for piece in pieces:
         if first is None:
             first = time.perf_counter()
             timings["first_token_ms"] = round((first - t0) * 1000, 1)
+        chose = not stream.chosen_sent
         yield from stream.feed(piece)
+        if chose and stream.chosen_sent and 0 < brief_when_waiting <= turn.ticket.behind():
+            brief = True  # its lines are chosen and others wait: they are the reply, the sentence is not written
+            break
+    pieces.close()
     turn.leave()
     t = time.perf_counter()
     reply = parse(stream.raw)
     model = Signals(none_probability(timing.step_probs), line_probabilities(timing.step_probs))
-    decision = decide(standalone, lines, reply.chosen, reply.claim, model, cut=timing.cut)
+    decision = decide(standalone, lines, reply.chosen, reply.claim, model, cut=timing.cut, brief=brief)
     if reason:
         decision = Decision("refuse", notes=[f"refused before generation: {reason}", *decision.notes])
     timings["check_ms"] = round((time.perf_counter() - t) * 1000, 1)
@@ -267,7 +279,7 @@ def _answer(retriever: Retriever, turn: _Turn, question: str, history: list[Turn
                    generation_ms=round(timing.generation_ms, 1) if timing.generation_ms else None)
     timings.setdefault("first_token_ms", None)
     signals.update(p_none=model.p_none, p_lines=model.p_lines, doubt=decision.doubt, cut=timing.cut)
-    yield "done", done(decision, stream.raw)
+    yield "done", done(decision, stream.raw, brief)
 
 
 def none_probability(step_probs: list[dict[str, float]] | None) -> float | None:
@@ -295,8 +307,8 @@ def result_of(events: Iterator[Event]) -> AskResult:
 
 
 def ask(retriever: Retriever, model: ModelSource, question: str, history: list[Turn] | None = None,
-        max_tokens: int = 96, measure_gate: bool = False) -> AskResult:
-    return result_of(ask_stream(retriever, model, question, history, max_tokens, measure_gate))
+        max_tokens: int = 96, measure_gate: bool = False, brief_when_waiting: int = 0) -> AskResult:
+    return result_of(ask_stream(retriever, model, question, history, max_tokens, measure_gate, brief_when_waiting))
 
 
 def warm_prompts() -> list[tuple[Messages, str]]:

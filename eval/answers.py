@@ -4,6 +4,7 @@
     .venv/bin/python -m eval.answers --half tune          # tuning: the tuning half (+ the first 48+20 questions)
     .venv/bin/python -m eval.answers --half test --parts seeds,conversations --xquad 0
     .venv/bin/python -m eval.answers --llm-backend transformers   # another backend, same questions
+    .venv/bin/python -m eval.answers --half test --parts seeds --xquad 0 --nearmiss 0 --brief --out answers-test-brief
     VRAAGBAAK_LLM_PARALLEL=4 .venv/bin/python -m eval.answers --half test --parts seeds --xquad 0 --nearmiss 0 --concurrent 4 \
         --out answers-test-concurrent4      # quality when four visitors ask at once (answers written together)
 
@@ -87,7 +88,8 @@ class Run:
                                         "llm_url": self.settings.llm_url}), self.app.embedder)
 
     def ask(self, question: str, history: list[Turn] | None = None, retriever: Retriever | None = None):
-        res = pipeline.ask(retriever or self.app.retriever, self.llm, question, history, self.settings.max_tokens)
+        res = pipeline.ask(retriever or self.app.retriever, self.llm, question, history, self.settings.max_tokens,
+                           brief_when_waiting=self.settings.brief_when_waiting)
         self.timings.append(res.timings)
         return res
 
@@ -309,9 +311,15 @@ def main() -> None:
     ap.add_argument("--concurrent", type=int, default=1, help="seed questions asked at once (batched answers)")
     ap.add_argument("--llm-backend", dest="llm_backend")
     ap.add_argument("--llm-url", dest="llm_url")
+    ap.add_argument("--brief", action="store_true",
+                    help="every reply as while many visitors wait: the lines the model chose, without its sentence")
     ap.add_argument("--out", help="result name (default answers-<half>[-<backend>])")
     args = ap.parse_args()
     parts = [p for p in args.parts.split(",") if p]
+    if args.brief:  # as if a crowd waited behind every question (see the brief_when_waiting setting)
+        from answer.line import Ticket
+
+        Ticket.behind = lambda self: 1_000_000
     app = Vraagbaak(settings_from({"llm_backend": args.llm_backend, "llm_url": args.llm_url}))
     t0 = time.perf_counter()
     llm = app.llm()  # loaded, and its prompt prefixes read

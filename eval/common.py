@@ -108,7 +108,7 @@ def ask_at_once(clients: list, questions: list[str], meanwhile: Callable[[], Non
         t0 = time.perf_counter()
         try:
             result, crowd.saw_place[i] = ask_waiting(clients[i], questions[i])
-            crowd.kinds[i] = result.get("kind", "")
+            crowd.kinds[i] = result.get("kind", "") + (" (brief)" if result.get("brief") else "")
             if not result.get("answer"):
                 crowd.errors.append(f"visitor {i}: empty answer")
             elif result.get("kind") in ("answer", "quote") and not result.get("citations"):

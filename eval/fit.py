@@ -13,6 +13,7 @@ through the real verify.gate and verify.decide code, which is deterministic give
 - DOUBT_MAX (decide): the doubt at which to refuse;
 - SHOWN_LINES, MIN_LINE_P (decide): how many of the lines the model most likely meant the reply shows, and
   the probability a line it did not name needs to be one of them (key facts against citation precision).
+It also reports the brief reply (the lines alone, given while many visitors wait) on the same outputs.
 Tuning data: the tuning half of the seed-article questions, the first 48 + 20 questions, and samples of the
 tuning half of XQuAD-NL (answerable, and with the gold paragraph removed). Writes eval/results/fit.json.
 """
@@ -98,13 +99,16 @@ def signals(o: Observation) -> decide_mod.Signals:
 
 
 def replay(o: Observation, min_dense: float, weights: tuple, max_doubt: float,
-           shown_lines: int = decide_mod.SHOWN_LINES, min_line_p: float = decide_mod.MIN_LINE_P) -> AskResult:
-    """The result the pipeline would give with these settings, from the stored model output."""
+           shown_lines: int = decide_mod.SHOWN_LINES, min_line_p: float = decide_mod.MIN_LINE_P,
+           brief: bool = False) -> AskResult:
+    """The result the pipeline would give with these settings, from the stored model output (`brief`: had the
+    model been stopped after its line numbers, which it writes before its sentence)."""
     res = o.result
     reason = gate_mod.gate(res.standalone, [s.hit for s in res.sources], o.documents, min_dense=min_dense)
     reply = parse(res.raw)
     d = decide_mod.decide(res.standalone, res.lines, reply.chosen, reply.claim, signals(o), weights, max_doubt,
-                          cut=bool(res.signals.get("cut")), shown_lines=shown_lines, min_line_p=min_line_p)
+                          cut=bool(res.signals.get("cut")), shown_lines=shown_lines, min_line_p=min_line_p,
+                          brief=brief)
     kind = "refused" if reason or d.kind == "refuse" else d.kind
     return AskResult(res.question, res.standalone, kind, res.sources, res.lines, d.evidence, d.claim, d.support)
 
@@ -212,8 +216,11 @@ def main() -> None:
         shown.append({"shown_lines": lines, "min_line_p": min_p,
                       **score(obs, **current, shown_lines=lines, min_line_p=min_p)})
         print(shown[-1])
+    # The reply while many visitors wait: the lines the model chose, without its sentence (--brief-when-waiting).
+    brief = score(obs, **current, brief=True)
+    print("brief", brief)
     write_result("fit", {"fitted_weights": weights, "current": {**current, **score(obs, **current)}, "best": rows,
-                         "shown_lines": shown, "n": {k: sum(o.group == k for o in obs) for k in keys}})
+                         "shown_lines": shown, "brief": brief, "n": {k: sum(o.group == k for o in obs) for k in keys}})
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@
     .venv/bin/python -m eval.load --parallel 4 --out load-p4   # four answers written in one batch
     .venv/bin/python -m eval.load --same 3 --out load-same3    # visitors tapping 3 example questions (kept answers)
     .venv/bin/python -m eval.load --kept 5 --out load-kept5    # 5 of the 10 ask questions answered before
+    .venv/bin/python -m eval.load --brief 0 --out load-full    # every visitor gets the model's sentence
 
 Each session is its own gradio_client connection. Reported: errors, median and worst time from submitting
 a question to its answer, whether queued visitors saw their queue position, and how long quote checks and
@@ -37,10 +38,13 @@ def main() -> None:
                     help="only this many different questions, as when visitors tap the page's example questions")
     ap.add_argument("--kept", type=int, default=0,
                     help="this many of the visitors ask a question answered before (kept), the others new ones")
+    ap.add_argument("--brief", type=int, help="the app's --brief-when-waiting (0: every visitor gets the model's "
+                                              "sentence; default: the app's default)")
     ap.add_argument("--out", default="load", help="result name under eval/results/")
     args = ap.parse_args()
     sessions = args.sessions
-    proc, url, page_ready_s = start_app(*(["--llm-parallel", str(args.parallel)] if args.parallel else []))
+    proc, url, page_ready_s = start_app(*(["--llm-parallel", str(args.parallel)] if args.parallel else []),
+                                        *(["--brief-when-waiting", str(args.brief)] if args.brief is not None else []))
     try:
         warm = Client(url, verbose=False)
         warm.predict("Wat is de kern van solidariteit?", api_name="/ask")  # model loaded and warm
@@ -67,6 +71,7 @@ def main() -> None:
         waits, kinds = crowd.waits, crowd.kinds
         result = {
             "sessions": sessions, "llm_parallel": args.parallel or "default",
+            "brief_when_waiting": "default" if args.brief is None else args.brief,
             "different_questions": len(set(questions)),
             "page_ready_after_start_s": round(page_ready_s, 1), "errors": crowd.errors,
             "answer_wait_s": {"median": round(statistics.median(waits), 1), "worst": round(max(waits), 1),

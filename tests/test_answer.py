@@ -70,6 +70,24 @@ def test_refuses_what_the_sources_do_not_hold(vraagbaak, llm, question):
     assert d["refused"] and d["answer"] == "Dat staat niet in de bronnen." and d["citations"] == []
 
 
+def test_with_visitors_waiting_the_model_stops_after_choosing_its_lines(vraagbaak, llm):
+    from answer import pipeline
+
+    question = "Hoeveel sociaal werkers zijn er in Nederland?"
+    busy = llm.line.join()
+    events = pipeline.ask_stream(vraagbaak.retriever, llm, question, brief_when_waiting=2)
+    assert [next(events)[0], next(events)[0]] == ["sources", "waiting"]
+    behind = [llm.line.join(), llm.line.join()]
+    busy.leave()
+    brief = pipeline.result_of(events)
+    for t in behind:
+        t.leave()
+    full = pipeline.ask(vraagbaak.retriever, llm, question)  # asked alone: the same lines, and a sentence
+    assert brief.brief and brief.kind == "quote" and not brief.claim and "53.200" in brief.answer
+    assert brief.timings["generated_tokens"] < full.timings["generated_tokens"] and not full.brief
+    assert parse(brief.raw).chosen == parse(full.raw).chosen and full.raw.startswith(brief.raw)
+
+
 def test_follow_up_is_rewritten_with_the_conversation(vraagbaak, llm):
     history = [Turn("Hoeveel sociaal werkers zijn er in Nederland?", "Er zijn 53.200 sociaal werkers [1].")]
     result = vraagbaak.ask("En hoeveel vrijwilligers?", history)

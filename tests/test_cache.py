@@ -116,3 +116,34 @@ def test_the_evidence_budget_is_a_setting(settings):
     _, many = wide.retriever.evidence(Q, 5)
     assert few and sum(len(e.text) for e in few) <= max(300, len(few[0].text))
     assert sum(len(e.text) for e in many) > 800 and len(many) > len(few)
+
+
+def test_a_brief_answer_goes_to_those_who_waited_for_it_but_is_not_kept():
+    from answer.cache import AnswerCache
+    from answer.pipeline import AskResult
+
+    cache, started, release, runs = AnswerCache(8), threading.Event(), threading.Event(), []
+
+    def run(brief: bool):
+        def events():
+            runs.append(brief)
+            started.set()
+            release.wait(10)
+            yield "done", AskResult(Q, Q, "quote", [], brief=brief)
+        return events
+
+    first: list = []
+    asker = threading.Thread(target=lambda: first.extend(cache.stream("k", run(True))))
+    asker.start()
+    started.wait(10)
+    waiter: list = []
+    other = threading.Thread(target=lambda: waiter.extend(cache.stream("k", run(True))))
+    other.start()
+    time.sleep(0.7)  # the second visitor waits for the first one's answer...
+    release.set()
+    asker.join(10)
+    other.join(10)
+    assert runs == [True] and waiter[-1][1].brief and ("shared", None) in waiter  # ...and gets it
+    assert len(cache) == 0  # not kept: the next asker runs the question again
+    list(cache.stream("k", run(False)))
+    assert runs == [True, False] and len(cache) == 1

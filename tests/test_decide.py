@@ -114,6 +114,20 @@ def test_the_reply_shows_the_lines_the_model_most_likely_meant_not_all_it_wrote(
     assert [e.id for e in quote.evidence] == [1, 3]
 
 
+def test_a_brief_reply_is_the_likeliest_lines_quoted_with_the_same_doubt():
+    lines = [line(1, "Er zijn veel vrijwilligers in het sociaal domein actief.", 0.9),
+             line(2, "In Nederland zijn 117.000 vrijwilligers actief in het sociaal domein.", 0.85),
+             line(3, "Het symposium trok honderd bezoekers uit het hele land.", 0.8)]
+    sure = Signals(p_none=0.01, p_lines={2: 0.7, 1: 0.25, 3: 0.05})
+    d = decide("Hoeveel vrijwilligers zijn er?", lines, [2], "", sure, brief=True)
+    # An amount question with no sentence is not refused for lacking the amount: the lines are the answer.
+    assert d.kind == "quote" and [e.id for e in d.evidence] == [1, 2] and not d.claim
+    doubtful = Signals(p_none=0.97, p_lines={3: 0.4, 1: 0.3, 2: 0.3})
+    full = decide("Hoeveel vrijwilligers zijn er?", lines, [3], "Honderd.", doubtful)
+    assert decide("Hoeveel vrijwilligers zijn er?", lines, [3], "", doubtful, brief=True).kind == full.kind == "refuse"
+    assert decide("Hoeveel vrijwilligers zijn er?", lines, [], "", sure, brief=True).kind == "refuse"
+
+
 def test_an_amount_question_needs_an_amount_in_the_answer_and_its_evidence():
     lines = [line(1, "Monique Kremer is hoogleraar Actief burgerschap aan de Universiteit van Amsterdam.")]
     assert decide("Hoe oud is Monique Kremer?", lines, [1], "Monique Kremer is hoogleraar.").kind == "refuse"

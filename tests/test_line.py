@@ -106,3 +106,48 @@ def test_a_kept_answer_does_not_wait_for_the_busy_model(settings):
         assert app.ask(Q).answer == first.answer and len(fake.calls) == 1
     finally:
         busy.leave()
+
+
+def test_places_behind_count_those_who_joined_later():
+    line = WaitingLine(1)
+    a, b, c = line.join(), line.join(), line.join()
+    assert (a.behind(), b.behind(), c.behind()) == (2, 1, 0)
+    b.leave()
+    assert a.behind() == 1 and b.behind() == 0
+
+
+def test_a_turn_that_comes_with_visitors_waiting_behind_gets_the_lines_alone(settings):
+    """While many wait, the model only chooses its lines (they are the reply), so that everyone behind gets a
+    turn sooner; asked again when it is calm, the question gets the full answer (a brief one is not kept)."""
+    fake = FakeLLM()
+    app = with_model(settings, fake, brief_when_waiting=2)
+    fake.replies += [reply_for(app), reply_for(app)]
+    busy = fake.llm.line.join()
+    events = app.ask_stream(Q)
+    assert [next(events)[0], next(events)[0]] == ["sources", "waiting"]
+    behind = [fake.llm.line.join(), fake.llm.line.join()]  # two visitors ask after it
+    busy.leave()
+    rest = list(events)
+    result = rest[-1][1]
+    assert result.brief and result.kind == "quote" and "53.200" in result.answer and not result.claim
+    assert "chosen" in [k for k, _ in rest] and "token" not in [k for k, _ in rest]  # no sentence waited for
+    assert result.to_dict()["brief"]
+    for t in behind:
+        t.leave()
+    calm = app.ask(Q)
+    assert calm.kind == "answer" and not calm.brief and len(fake.calls) == 2
+    assert app.ask(Q).answer == calm.answer and len(fake.calls) == 2  # the full one is kept
+
+
+def test_a_turn_with_fewer_waiting_behind_than_the_setting_gets_the_full_answer(settings):
+    fake = FakeLLM()
+    app = with_model(settings, fake, brief_when_waiting=2)
+    fake.replies.append(reply_for(app))
+    busy = fake.llm.line.join()
+    events = app.ask_stream(Q)
+    assert [next(events)[0], next(events)[0]] == ["sources", "waiting"]
+    behind = fake.llm.line.join()  # one visitor asks after it
+    busy.leave()
+    result = list(events)[-1][1]
+    behind.leave()
+    assert result.kind == "answer" and not result.brief

@@ -191,7 +191,8 @@ def chat_tab(app: Vraagbaak) -> None:
         notes = []
         if result.standalone != result.question:
             notes.append(ui_text("rewritten", question=render.md_escape(result.standalone)))
-        notes.append(ui_text({"refused": "refused_note", "quote": "quote_note", "answer": "answer_note"}[result.kind]))
+        notes.append(ui_text("brief_note" if result.brief else
+                             {"refused": "refused_note", "quote": "quote_note", "answer": "answer_note"}[result.kind]))
         history[-1]["content"] = render.answer_markdown(result) + "\n\n" + "\n".join(f"*{n}*" for n in notes)
         turns = turns + [{"question": question, "answer": d["answer"], "sources": d["citations"],
                           "refused": d["refused"], "report": app.report(result)}]

@@ -12,7 +12,9 @@ ten. Code decides:
 3. A claim the token limit cut off loses its unfinished last sentence (or is not shown at all).
    The claim passes verify.claims against one, two or three of the lines (supported, same polarity,
    Dutch, says something): answer = the claim, cited, with those lines verbatim as its evidence.
-4. Otherwise the lines speak for themselves, verbatim, labelled as a quotation.
+4. Otherwise the lines speak for themselves, verbatim, labelled as a quotation. So do they when the model was
+   stopped after choosing them ("brief", while many visitors wait): on the tuning half that reply holds the key
+   facts 0.656 of the time against 0.672 with the model's sentence, for about a second less per question.
 Beside the claim's own lines (or as the quotation) the reply shows the lines the model most likely meant,
 ranked by its probability of naming each line first fused with the line's retrieval score, not the lines it
 happened to write down: among its options the model ranks the answering line better than it writes it (tuning
@@ -105,10 +107,11 @@ def supporting(question: str, claim: str, lines: list[Evidence], first: list[Evi
 
 def decide(question: str, lines: list[Evidence], chosen: list[int], claim: str, signals: Signals | None = None,
            weights: tuple[float, ...] = DOUBT_WEIGHTS, max_doubt: float = DOUBT_MAX, cut: bool = False,
-           shown_lines: int = SHOWN_LINES, min_line_p: float = MIN_LINE_P) -> Decision:
+           shown_lines: int = SHOWN_LINES, min_line_p: float = MIN_LINE_P, brief: bool = False) -> Decision:
     """What to show for the model's choice of `chosen` line ids, its `claim` and its first tokens' `signals`;
-    `cut`: the token limit ended the claim, so its last sentence is unfinished and is left out. The other
-    parameters are the fitted constants, passed by eval.fit to try others."""
+    `cut`: the token limit ended the claim, so its last sentence is unfinished and is left out; `brief`: the
+    model was stopped after its line numbers (many visitors waiting), so the lines are the reply, quoted, with
+    the same doubt and ranking. The other parameters are the fitted constants, passed by eval.fit to try others."""
     signals = signals or Signals()
     by_id = {e.id: e for e in lines}
     picked = [by_id[i] for i in dict.fromkeys(chosen) if i in by_id]
@@ -118,6 +121,12 @@ def decide(question: str, lines: list[Evidence], chosen: list[int], claim: str, 
     d = doubt(doubt_features(lines, line, signals), weights) if signals.p_none is not None else None
     if d is not None and d >= max_doubt:
         return Decision("refuse", notes=[f"doubt {d:.2f} >= {max_doubt}"], doubt=d)
+    first = [line] + [e for e in picked if e is not line]
+    # Without the model's probabilities, the lines it named are all there is to rank by.
+    likely = ranking(lines, chosen, line, signals.p_lines, min_line_p) if signals.p_lines else first
+    if brief:
+        return Decision("quote", evidence=sorted(likely[:shown_lines], key=lambda e: e.id),
+                        notes=["brief: the model chose its lines and wrote no sentence"], doubt=d)
     notes: list[str] = []
     text, had_yes_no = strip_yes_no(claim)
     if had_yes_no:
@@ -132,9 +141,6 @@ def decide(question: str, lines: list[Evidence], chosen: list[int], claim: str, 
             return Decision("quote", evidence=sorted(counted[:MAX_EVIDENCE], key=lambda e: e.id), notes=notes,
                             doubt=d)
         return Decision("refuse", notes=notes, doubt=d)
-    first = [line] + [e for e in picked if e is not line]
-    # Without the model's probabilities, the lines it named are all there is to rank by.
-    likely = ranking(lines, chosen, line, signals.p_lines, min_line_p) if signals.p_lines else first
     if support := supporting(question, text, lines, first):
         # Lines beside the claim's own are shown too: its sentence often copies one line while the answer to
         # a list or two-part question spans another (tuning half: key facts 0.57 -> 0.63).
