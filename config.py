@@ -85,7 +85,7 @@ class Settings:
     answer_cache: int = setting(256, "answers kept per corpus for questions asked again (the same words, not a "
                                      "follow-up), and shared by visitors asking the same at once; 0: none", 0, 1_000_000)
     brief_when_waiting: int = setting(2, "when the model has chosen the lines that answer a question and at "
-                                         "least this many questions wait behind it, it stops there: the lines "
+                                         "least this many questions wait behind it for a turn, it stops there: the lines "
                                          "are the reply, without its own sentence (about a second sooner for "
                                          "each visitor behind it; 0: never)", 0, 1000)
     max_tokens: int = setting(96, "tokens the model may write: line numbers and one short sentence", 8, 4096)

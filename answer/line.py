@@ -45,10 +45,13 @@ class Ticket:
             return order.index(self) if self in order else 0
 
     def behind(self) -> int:
-        """Questions that joined after this one and are still in the line (0 once it has left)."""
+        """Questions that joined after this one and still wait for a turn (0 once it has left). Those that
+        joined later but hold a turn beside it (a line of size > 1) are being answered, not waiting."""
         with self._line._cv:
             order = self._line._order
-            return len(order) - 1 - order.index(self) if self in order else 0
+            if self not in order:
+                return 0
+            return len(order[max(order.index(self) + 1, self._line.size):])
 
     def has_turn(self) -> bool:
         with self._line._cv:

@@ -116,6 +116,15 @@ def test_places_behind_count_those_who_joined_later():
     assert a.behind() == 1 and b.behind() == 0
 
 
+def test_places_behind_leave_out_those_answered_beside_it():
+    """With three turns at once, the two that joined after the first and got a turn are not waiting."""
+    line = WaitingLine(3)
+    a, b, c, d, e = (line.join() for _ in range(5))
+    assert (a.behind(), b.behind(), c.behind(), d.behind(), e.behind()) == (2, 2, 2, 1, 0)
+    d.leave()
+    assert (a.behind(), c.behind(), e.behind()) == (1, 1, 0)
+
+
 def test_a_turn_that_comes_with_visitors_waiting_behind_gets_the_lines_alone(settings):
     """While many wait, the model only chooses its lines (they are the reply), so that everyone behind gets a
     turn sooner; asked again when it is calm, the question gets the full answer (a brief one is not kept)."""
