@@ -172,6 +172,21 @@ def test_named_api_endpoints(server):
     assert "vrijwilliger" in follow["standalone_question"].lower() and "117.000" in follow["answer"]
 
 
+def test_bad_input_over_the_api_gets_dutch_and_one_english_log_line(server):
+    """An API caller gets the Dutch message; the log gets our English line and no traceback of Gradio's."""
+    from gradio_client import Client
+    from gradio_client.exceptions import AppError
+
+    client = Client(server["url"], verbose=False)
+    with pytest.raises(AppError, match="geen woorden"):
+        client.predict("\U0001f600 <script></script>", api_name="/ask")
+    with pytest.raises(AppError, match="te lang"):
+        client.predict("waarom " * 1000, api_name="/ask")
+    log = server["log"].read_text()
+    assert "input rejected: query without a word" in log and "exceeds" in log, log[-2000:]
+    assert "Traceback" not in log, log[-2000:]
+
+
 def test_a_waiting_visitor_sees_its_place_and_a_kept_answer_does_not_wait(browser, page, server):
     """While the model works through other visitors' questions, a new question shows its sources and its place
     in line, and a question answered before gets its kept answer at once, ahead of the line."""

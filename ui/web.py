@@ -133,8 +133,10 @@ def asking_at_once(app: Vraagbaak) -> int:
 
 
 def _refuse(exc: UserError) -> gr.Error:
+    """The Dutch message for the visitor; the log gets our English line alone (bad input is no crash, so no
+    traceback of Gradio's queue beside it)."""
     log.error("input rejected: %s", exc.english)
-    return gr.Error(exc.dutch, title=ui_text("error_title"))
+    return gr.Error(exc.dutch, title=ui_text("error_title"), print_exception=False)
 
 
 def chat_tab(app: Vraagbaak) -> None:
