@@ -3,6 +3,7 @@
     .venv/bin/python -m eval.answers --half test          # report: the test half (figures that count)
     .venv/bin/python -m eval.answers --half tune          # tuning: the tuning half (+ the first 48+20 questions)
     .venv/bin/python -m eval.answers --half test --parts seeds,conversations --xquad 0
+    .venv/bin/python -m eval.answers --half test --parts seeds --xquad 0 --nearmiss 0 --sets c   # set C alone
     .venv/bin/python -m eval.answers --llm-backend transformers   # another backend, same questions
     .venv/bin/python -m eval.answers --half test --parts seeds --xquad 0 --nearmiss 0 --brief --out answers-test-brief
     VRAAGBAAK_LLM_PARALLEL=4 .venv/bin/python -m eval.answers --half test --parts seeds --xquad 0 --nearmiss 0 --concurrent 4 \
@@ -152,9 +153,11 @@ def summarise_unanswerable(rows: list[dict]) -> dict:
     return out
 
 
-def run_seeds(run: Run, name: str, index, with_legacy: bool, limit: int = 0, concurrent: int = 1) -> dict:
-    """The seed questions of one half; `concurrent` asks that many at once (answers written in one batch)."""
-    questions = half(name)[:limit or None]
+def run_seeds(run: Run, name: str, index, with_legacy: bool, limit: int = 0, concurrent: int = 1,
+              sets: str = "abc") -> dict:
+    """The seed questions of one half (of the writers' `sets`); `concurrent` asks that many at once (answers
+    written in one batch)."""
+    questions = half(name, sets)[:limit or None]
     answerable = [r for r in questions if r["type"] in ANSWERABLE_TYPES]
     unanswerable = [r for r in questions if r["type"] not in ANSWERABLE_TYPES]
     if with_legacy:
@@ -172,6 +175,10 @@ def run_seeds(run: Run, name: str, index, with_legacy: bool, limit: int = 0, con
     new_u = [r for r in u_rows if not r["id"].startswith("u")]
     out = {"answerable": summarise_answerable(new_a), "unanswerable": summarise_unanswerable(new_u),
            "rows": a_rows + u_rows}
+    if name == "test":  # the split's test half (sets a, b) and the held-out set C, each on its own
+        out["by_set"] = {group: {"answerable": summarise_answerable([r for r in new_a if r["id"][0] in group]),
+                                 "unanswerable": summarise_unanswerable([r for r in new_u if r["id"][0] in group])}
+                         for group in ("ab", "c") if any(r["id"][0] in group for r in new_a + new_u)}
     if with_legacy:
         out["legacy_answerable"] = summarise_answerable([r for r in a_rows if r["type"] == "legacy"])
         out["legacy_unanswerable"] = summarise_unanswerable([r for r in u_rows if r["id"].startswith("u")])
@@ -308,6 +315,8 @@ def main() -> None:
     ap.add_argument("--nearmiss", type=int, default=100, help="gold-removed XQuAD-NL questions (0 to skip)")
     ap.add_argument("--no-legacy", action="store_true", help="tuning half: leave out the first 48+20 questions")
     ap.add_argument("--limit", type=int, default=0, help="only the first N seed questions and conversations")
+    ap.add_argument("--sets", default="abc", help="the writers' question sets to ask (ids' first letters): a and b "
+                                                  "are split into halves, c (test half only) is held out whole")
     ap.add_argument("--concurrent", type=int, default=1, help="seed questions asked at once (batched answers)")
     ap.add_argument("--llm-backend", dest="llm_backend")
     ap.add_argument("--llm-url", dest="llm_url")
@@ -331,7 +340,7 @@ def main() -> None:
                     "model_load_and_warm_up_s": round(load_s, 1)}
     if "seeds" in parts:
         result["seeds"] = run_seeds(run, args.half, index, with_legacy=args.half == "tune" and not args.no_legacy,
-                                    limit=args.limit, concurrent=args.concurrent)
+                                    limit=args.limit, concurrent=args.concurrent, sets=args.sets)
     seed_timings = list(run.timings)
     if "conversations" in parts:
         result["conversations"] = run_conversations(run, args.half, index, args.limit)

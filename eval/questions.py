@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 
 from eval.common import EVAL_DIR, read_jsonl
-from eval.split import QUESTIONS_DIR, load_split, seed_questions
+from eval.split import QUESTIONS_DIR, heldout_questions, load_split, seed_questions
 from retrieval.text import strip_accents
 
 ANSWERABLE_TYPES = ("paraphrase", "why_how", "list", "yes_no", "number_date", "metadata", "english",
@@ -39,10 +39,12 @@ def facts_hold(reply: str, facts: list) -> bool:
     return all(fact_holds(reply, f) for f in facts)
 
 
-def half(name: str) -> list[dict]:
-    """The seed-article questions of one half ('tune' or 'test')."""
+def half(name: str, sets: str = "abc") -> list[dict]:
+    """The seed-article questions of one half: 'tune', or 'test' (the split's test half and the held-out set
+    C); `sets`: the writers' sets to keep, by the letter their ids start with."""
     ids = set(load_split()["questions"][name])
-    return [r for r in seed_questions() if r["id"] in ids]
+    rows = [r for r in seed_questions() if r["id"] in ids] + (heldout_questions() if name == "test" else [])
+    return [r for r in rows if r["id"][0] in sets]
 
 
 def legacy_questions() -> tuple[list[dict], list[dict]]:

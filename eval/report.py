@@ -312,6 +312,13 @@ def _fmt(v) -> str:
     return str(v)
 
 
+SETS = {"ab": "test half of sets A and B (split 2026-11-23)", "c": "held-out set C (written 2026-11-24, never tuned on)"}
+QUALITY = (("correct", "answer holds the key facts"), ("cited_holds_answer", "a cited passage holds the answer"),
+           ("citation_precision", "citation precision"), ("phantom_citations", "phantom citations (share of written [n])"),
+           ("false_refusals", "answerable questions refused"), ("refused_unanswerable", "unanswerable refused"),
+           ("xquad_contains_answer", "XQuAD-NL answer contained"), ("gold_removed_refused", "gold paragraph removed: refused"))
+
+
 def markdown(result: dict, checks: list[dict]) -> str:
     a, q, r, e = result["answers"], result["quotes"], result["retrieval"], result["engine"]
     lines = [f"# Quality and speed report{' (quick sample: not for quoting)' if result['quick'] else ''}", "",
@@ -326,20 +333,26 @@ def markdown(result: dict, checks: list[dict]) -> str:
     lines += ["", "## Answers: Vraagbaak against naive RAG", "",
               f"Same questions, same model and engine ({result['backend']}), same hybrid search. Naive RAG: the top-5 "
               "whole passages in the prompt, the reply and its citations shown as written (eval/naive.py). "
-              f"Seed questions (test half): {n['answerable']} answerable, {n['unanswerable']} out-of-corpus or near "
+              f"Seed questions (the test half of sets A and B, and set C): {n['answerable']} answerable, "
+              f"{n['unanswerable']} out-of-corpus or near "
               f"miss; XQuAD-NL sample: {n['xquad']}; XQuAD-NL with the gold paragraph removed: {n['gold_removed']}. "
               "Citation precision: share of cited passages that hold a gold evidence span of the test data.", "",
               "| figure | Vraagbaak | naive RAG |", "|---|---|---|"]
-    for key, label in (("correct", "answer holds the key facts"), ("cited_holds_answer", "a cited passage holds the answer"),
-                       ("citation_precision", "citation precision"), ("phantom_citations", "phantom citations (share of written [n])"),
-                       ("false_refusals", "answerable questions refused"), ("refused_unanswerable", "unanswerable refused"),
-                       ("xquad_contains_answer", "XQuAD-NL answer contained"), ("gold_removed_refused", "gold paragraph removed: refused")):
+    for key, label in QUALITY:
         lines.append(f"| {label} | {_fmt(a['ours'].get(key))} | {_fmt(a['naive'].get(key))} |")
     for key, label in (("retrieval_ms", "retrieval"), ("first_token_ms", "first token"), ("total_ms", "full answer")):
         lines.append(f"| {label}, median (p90) | {_fmt(a['ours'][key]['median'])} ms ({_fmt(a['ours'][key]['p90'])}) | "
                      f"{_fmt(a['naive'][key]['median'])} ms ({_fmt(a['naive'][key]['p90'])}) |")
     lines.append(f"| first token, times faster | {_fmt(result['versus']['first_token_speedup'])}× | 1× |")
     lines.append(f"| full answer, times faster | {_fmt(result['versus']['full_answer_speedup'])}× | 1× |")
+    by_set = {g: v for g, v in result.get("answers_by_set", {}).items() if v["ours"]["answerable"]}
+    if len(by_set) > 1:
+        lines += ["", "The seed questions by set (Vraagbaak / naive RAG):", "",
+                  "| figure | " + " | ".join(f"{SETS[g]}: {v['ours']['answerable']} + {v['ours']['unanswerable']}"
+                                          for g, v in by_set.items()) + " |", "|---|" + "---|" * len(by_set)]
+        for key, label in QUALITY[:6]:
+            lines.append(f"| {label} | " + " | ".join(f"{_fmt(v['ours'].get(key))} / {_fmt(v['naive'].get(key))}"
+                                                     for v in by_set.values()) + " |")
     lines += ["", "![Latency](report/latency.png)", "", "## Retrieval", "",
               f"Search without the query embedding: median {r['search_ms_without_embedding']['median']} ms.", ""]
     for dataset in ("seeds", "xquad_nl"):
@@ -430,6 +443,8 @@ def main(argv: list[str] | None = None) -> int:
           flush=True)
     rows = ask_both(app, run, seeds, xquad, removed, xret)
     result["answers"] = {who: figures(rows[who]) for who in rows}
+    result["answers_by_set"] = {group: {who: figures([r for r in rows[who] if r["set"] == "seeds" and r["id"][0] in group])
+                                        for who in rows} for group in SETS}
     a = result["answers"]
     result["versus"] = {
         "first_token_speedup": _ratio(a["naive"]["first_token_ms"]["median"], a["ours"]["first_token_ms"]["median"]),

@@ -11,6 +11,12 @@ Data:
 - eval/questions/set_a.jsonl, set_b.jsonl: Dutch questions about the seed articles, written by two writers
   who saw only the articles (not the code), answerable ones with verbatim evidence and key facts, and
   out-of-corpus and near-miss ones.
+- eval/questions/set_c1.jsonl, set_c2.jsonl: set C, more questions of the same kinds by two more writers who
+  saw only the articles, written on 2026-11-24 after all tuning: held out whole, never split and never tuned
+  on. Of their 120, the 11 that repeat an earlier question nearly word for word (rapidfuzz ratio >= 90 against
+  sets A and B, the first 48 + 20, or an earlier one of set C; "Wat is de hoofdstad van Australië?" twice)
+  were left out: 109 remain, 67 answerable, 13 out-of-corpus, 29 near misses. With 16 unanswerable
+  questions the test half alone decided a refusal rate by single questions.
 - eval/questions/conversations.jsonl: two-turn conversations; all of them are test data (none is tuned on).
 - XQuAD-NL (../shared/data/xquad-nl, CC BY-SA 4.0): the strict rows (answer verbatim in the paragraph),
   split by paragraph.
@@ -28,11 +34,17 @@ SEED = 20261123
 QUESTIONS_DIR = EVAL_DIR / "questions"
 SPLIT_PATH = QUESTIONS_DIR / "split.json"
 QUESTION_FILES = ("set_a.jsonl", "set_b.jsonl")
+HELDOUT_FILES = ("set_c1.jsonl", "set_c2.jsonl")  # test data whole: not part of the split
 
 
 def seed_questions() -> list[dict]:
-    """All rows of the independent seed-article question sets."""
+    """All rows of the independent seed-article question sets that the split divides."""
     return [r for name in QUESTION_FILES for r in read_jsonl(QUESTIONS_DIR / name)]
+
+
+def heldout_questions() -> list[dict]:
+    """The held-out set C: test data only, never tuned on."""
+    return [r for name in HELDOUT_FILES if (QUESTIONS_DIR / name).exists() for r in read_jsonl(QUESTIONS_DIR / name)]
 
 
 def halves(items: list[str], rng: random.Random) -> tuple[list[str], list[str]]:
