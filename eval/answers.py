@@ -40,8 +40,8 @@ import config  # noqa: F401
 from answer import pipeline
 from answer.followup import Turn
 from eval.common import XQUAD_DIR, read_jsonl, write_result
-from eval.questions import (ANSWERABLE_TYPES, Span, conversations, covered, facts_hold, half, legacy_questions,
-                            locate, norm)
+from eval.questions import (ANSWERABLE_TYPES, SET_GROUPS, Span, conversations, covered, facts_hold, half,
+                            legacy_questions, locate, norm, set_of)
 from eval.split import load_split
 from retrieval.service import Retriever
 from service import Vraagbaak, settings_from
@@ -176,9 +176,9 @@ def run_seeds(run: Run, name: str, index, with_legacy: bool, limit: int = 0, con
     out = {"answerable": summarise_answerable(new_a), "unanswerable": summarise_unanswerable(new_u),
            "rows": a_rows + u_rows}
     if name == "test":  # the split's test half (sets a, b) and the held-out set C, each on its own
-        out["by_set"] = {group: {"answerable": summarise_answerable([r for r in new_a if r["id"][0] in group]),
-                                 "unanswerable": summarise_unanswerable([r for r in new_u if r["id"][0] in group])}
-                         for group in ("ab", "c") if any(r["id"][0] in group for r in new_a + new_u)}
+        out["by_set"] = {g: {"answerable": summarise_answerable([r for r in new_a if set_of(r["id"]) in g]),
+                             "unanswerable": summarise_unanswerable([r for r in new_u if set_of(r["id"]) in g])}
+                         for g in SET_GROUPS if any(set_of(r["id"]) in g for r in new_a + new_u)}
     if with_legacy:
         out["legacy_answerable"] = summarise_answerable([r for r in a_rows if r["type"] == "legacy"])
         out["legacy_unanswerable"] = summarise_unanswerable([r for r in u_rows if r["id"].startswith("u")])
@@ -325,6 +325,8 @@ def main() -> None:
     ap.add_argument("--out", help="result name (default answers-<half>[-<backend>])")
     args = ap.parse_args()
     parts = [p for p in args.parts.split(",") if p]
+    if not args.sets or set(args.sets) - set("abc") or (args.half == "tune" and not set(args.sets) & set("ab")):
+        ap.error(f"--sets takes letters of a, b, c (the tuning half has only a and b), not {args.sets!r}")
     if args.brief:  # as if a crowd waited behind every question (see the brief_when_waiting setting)
         from answer.line import Ticket
 
@@ -336,7 +338,7 @@ def main() -> None:
     pipeline.pre_embed(app.retriever)
     index = app.retriever.index
     run = Run(app)
-    result: dict = {"half": args.half, "backend": llm.backend, "model": llm.name,
+    result: dict = {"half": args.half, "sets": args.sets, "backend": llm.backend, "model": llm.name,
                     "model_load_and_warm_up_s": round(load_s, 1)}
     if "seeds" in parts:
         result["seeds"] = run_seeds(run, args.half, index, with_legacy=args.half == "tune" and not args.no_legacy,
@@ -351,7 +353,8 @@ def main() -> None:
     result["timings_seed_questions"] = timing_summary(seed_timings)
     result["timings_all"] = timing_summary(run.timings)
     result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 0)
-    name = args.out or f"answers-{args.half}" + ("" if llm.backend == "llamacpp" else f"-{llm.backend}")
+    name = args.out or (f"answers-{args.half}" + ("" if args.sets == "abc" else f"-sets-{args.sets}")
+                        + ("" if llm.backend == "llamacpp" else f"-{llm.backend}"))
     path = write_result(name, result)
     if "seeds" in result and not args.limit:
         (path.parent / f"{name}-samples.md").write_text(samples_markdown(json.loads(path.read_text()), name), encoding="utf-8")

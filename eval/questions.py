@@ -39,12 +39,24 @@ def facts_hold(reply: str, facts: list) -> bool:
     return all(fact_holds(reply, f) for f in facts)
 
 
+# The seed questions' writers' sets in the figures: A and B (split into halves) and the held-out set C.
+SET_GROUPS = {"ab": "test half of sets A and B (split 2026-11-23)",
+              "c": "held-out set C (written 2026-11-24, never tuned on)"}
+
+
+def set_of(question_id: str) -> str:
+    """The writer's set of a seed question ('a', 'b', 'c'), from its id."""
+    return question_id[0]
+
+
 def half(name: str, sets: str = "abc") -> list[dict]:
     """The seed-article questions of one half: 'tune', or 'test' (the split's test half and the held-out set
-    C); `sets`: the writers' sets to keep, by the letter their ids start with."""
+    C); `sets`: the writers' sets to keep."""
+    if not sets or set(sets) - set("abc"):
+        raise ValueError(f"question sets are any of a, b, c, not {sets!r}")
     ids = set(load_split()["questions"][name])
     rows = [r for r in seed_questions() if r["id"] in ids] + (heldout_questions() if name == "test" else [])
-    return [r for r in rows if r["id"][0] in sets]
+    return [r for r in rows if set_of(r["id"]) in sets]
 
 
 def legacy_questions() -> tuple[list[dict], list[dict]]:

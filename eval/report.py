@@ -26,7 +26,8 @@ from answer.pipeline import SOURCES_K
 from eval import answers as ours
 from eval import naive
 from eval.common import EVAL_DIR, RESULTS_DIR, XQUAD_DIR, read_jsonl, write_result
-from eval.questions import ANSWERABLE_TYPES, Span, covered, facts_hold, half, locate, norm, precise_citations
+from eval.questions import (ANSWERABLE_TYPES, SET_GROUPS, Span, covered, facts_hold, half, locate, norm,
+                            precise_citations, set_of)
 from eval.retrieval import CONFIGS
 from retrieval.search import search
 from retrieval.service import Retriever
@@ -312,7 +313,6 @@ def _fmt(v) -> str:
     return str(v)
 
 
-SETS = {"ab": "test half of sets A and B (split 2026-11-23)", "c": "held-out set C (written 2026-11-24, never tuned on)"}
 QUALITY = (("correct", "answer holds the key facts"), ("cited_holds_answer", "a cited passage holds the answer"),
            ("citation_precision", "citation precision"), ("phantom_citations", "phantom citations (share of written [n])"),
            ("false_refusals", "answerable questions refused"), ("refused_unanswerable", "unanswerable refused"),
@@ -345,10 +345,11 @@ def markdown(result: dict, checks: list[dict]) -> str:
                      f"{_fmt(a['naive'][key]['median'])} ms ({_fmt(a['naive'][key]['p90'])}) |")
     lines.append(f"| first token, times faster | {_fmt(result['versus']['first_token_speedup'])}× | 1× |")
     lines.append(f"| full answer, times faster | {_fmt(result['versus']['full_answer_speedup'])}× | 1× |")
-    by_set = {g: v for g, v in result.get("answers_by_set", {}).items() if v["ours"]["answerable"]}
+    by_set = {g: v for g, v in result.get("answers_by_set", {}).items()
+              if v["ours"]["answerable"] or v["ours"]["unanswerable"]}
     if len(by_set) > 1:
         lines += ["", "The seed questions by set (Vraagbaak / naive RAG):", "",
-                  "| figure | " + " | ".join(f"{SETS[g]}: {v['ours']['answerable']} + {v['ours']['unanswerable']}"
+                  "| figure | " + " | ".join(f"{SET_GROUPS[g]}: {v['ours']['answerable']} + {v['ours']['unanswerable']}"
                                           for g, v in by_set.items()) + " |", "|---|" + "---|" * len(by_set)]
         for key, label in QUALITY[:6]:
             lines.append(f"| {label} | " + " | ".join(f"{_fmt(v['ours'].get(key))} / {_fmt(v['naive'].get(key))}"
@@ -443,8 +444,9 @@ def main(argv: list[str] | None = None) -> int:
           flush=True)
     rows = ask_both(app, run, seeds, xquad, removed, xret)
     result["answers"] = {who: figures(rows[who]) for who in rows}
-    result["answers_by_set"] = {group: {who: figures([r for r in rows[who] if r["set"] == "seeds" and r["id"][0] in group])
-                                        for who in rows} for group in SETS}
+    result["answers_by_set"] = {g: {who: {k: v for k, v in figures([r for r in rows[who] if r["set"] == "seeds"
+                                                                    and set_of(r["id"]) in g]).items()
+                                          if not k.endswith("_ms")} for who in rows} for g in SET_GROUPS}
     a = result["answers"]
     result["versus"] = {
         "first_token_speedup": _ratio(a["naive"]["first_token_ms"]["median"], a["ours"]["first_token_ms"]["median"]),

@@ -44,7 +44,7 @@ def seed_questions() -> list[dict]:
 
 def heldout_questions() -> list[dict]:
     """The held-out set C: test data only, never tuned on."""
-    return [r for name in HELDOUT_FILES if (QUESTIONS_DIR / name).exists() for r in read_jsonl(QUESTIONS_DIR / name)]
+    return [r for name in HELDOUT_FILES for r in read_jsonl(QUESTIONS_DIR / name)]
 
 
 def halves(items: list[str], rng: random.Random) -> tuple[list[str], list[str]]:

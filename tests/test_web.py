@@ -178,13 +178,32 @@ def test_bad_input_over_the_api_gets_dutch_and_one_english_log_line(server):
     from gradio_client.exceptions import AppError
 
     client = Client(server["url"], verbose=False)
+    before = server["log"].read_text()
     with pytest.raises(AppError, match="geen woorden"):
         client.predict("\U0001f600 <script></script>", api_name="/ask")
     with pytest.raises(AppError, match="te lang"):
         client.predict("waarom " * 1000, api_name="/ask")
-    log = server["log"].read_text()
-    assert "input rejected: query without a word" in log and "exceeds" in log, log[-2000:]
+    log = server["log"].read_text()[len(before):]  # what these two questions wrote
+    assert log.count("input rejected: query without a word") == 1, log[-2000:]
+    assert log.count("input rejected: query of 7000 characters exceeds") == 1, log[-2000:]
     assert "Traceback" not in log, log[-2000:]
+
+
+def test_a_failed_service_is_logged_with_its_traceback_bad_input_without(caplog):
+    from errors import ServiceFailure, UserError
+    from prompts import message
+    from ui.web import _refuse
+
+    try:
+        raise ServiceFailure("model_failed", "language model failed: IndexError",
+                             reason=message("model_failure.failed")) from IndexError("list index")
+    except ServiceFailure as exc:
+        failed = _refuse(exc)
+    rejected = _refuse(UserError("no_words", "query without a word"))
+    assert "taalmodel" in str(failed) and "geen woorden" in str(rejected)
+    service, bad = caplog.records[-2:]
+    assert service.message == "service failed: language model failed: IndexError" and service.exc_info
+    assert bad.message == "input rejected: query without a word" and not bad.exc_info
 
 
 def test_a_waiting_visitor_sees_its_place_and_a_kept_answer_does_not_wait(browser, page, server):

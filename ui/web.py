@@ -14,7 +14,7 @@ from typing import Iterator
 import gradio as gr
 
 from answer.followup import Turn, history_from
-from errors import UserError
+from errors import ServiceFailure, UserError
 from prompts import message
 from retrieval.service import MAX_QUERY_CHARS
 from report.export import write_report
@@ -133,9 +133,13 @@ def asking_at_once(app: Vraagbaak) -> int:
 
 
 def _refuse(exc: UserError) -> gr.Error:
-    """The Dutch message for the visitor; the log gets our English line alone (bad input is no crash, so no
-    traceback of Gradio's queue beside it)."""
-    log.error("input rejected: %s", exc.english)
+    """The Dutch message for the visitor. The log gets our English line: for bad input that line alone (no
+    crash, so no traceback of Gradio's queue beside it), for a failed service (the model, the disk) with the
+    traceback of what failed."""
+    if isinstance(exc, ServiceFailure):
+        log.error("service failed: %s", exc.english, exc_info=exc)
+    else:
+        log.error("input rejected: %s", exc.english)
     return gr.Error(exc.dutch, title=ui_text("error_title"), print_exception=False)
 
 
