@@ -315,8 +315,8 @@ def main() -> None:
     ap.add_argument("--nearmiss", type=int, default=100, help="gold-removed XQuAD-NL questions (0 to skip)")
     ap.add_argument("--no-legacy", action="store_true", help="tuning half: leave out the first 48+20 questions")
     ap.add_argument("--limit", type=int, default=0, help="only the first N seed questions and conversations")
-    ap.add_argument("--sets", default="abc", help="the writers' question sets to ask (ids' first letters): a and b "
-                                                  "are split into halves, c (test half only) is held out whole")
+    ap.add_argument("--sets", default="abcd", help="the writers' question sets to ask (ids' first letters): a and b "
+                                                   "are split into halves, c is test data whole, d tuning data whole")
     ap.add_argument("--concurrent", type=int, default=1, help="seed questions asked at once (batched answers)")
     ap.add_argument("--llm-backend", dest="llm_backend")
     ap.add_argument("--llm-url", dest="llm_url")
@@ -325,8 +325,8 @@ def main() -> None:
     ap.add_argument("--out", help="result name (default answers-<half>[-<backend>])")
     args = ap.parse_args()
     parts = [p for p in args.parts.split(",") if p]
-    if not args.sets or set(args.sets) - set("abc") or (args.half == "tune" and not set(args.sets) & set("ab")):
-        ap.error(f"--sets takes letters of a, b, c (the tuning half has only a and b), not {args.sets!r}")
+    if not args.sets or set(args.sets) - set("abcd") or not set(args.sets) & set("ab" + ("c" if args.half == "test" else "d")):
+        ap.error(f"--sets takes letters of a, b, c, d (c: test half only; d: tuning half only), not {args.sets!r}")
     if args.brief:  # as if a crowd waited behind every question (see the brief_when_waiting setting)
         from answer.line import Ticket
 
@@ -353,7 +353,7 @@ def main() -> None:
     result["timings_seed_questions"] = timing_summary(seed_timings)
     result["timings_all"] = timing_summary(run.timings)
     result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 0)
-    name = args.out or (f"answers-{args.half}" + ("" if args.sets == "abc" else f"-sets-{args.sets}")
+    name = args.out or (f"answers-{args.half}" + ("" if set(args.sets) >= set("abcd") else f"-sets-{args.sets}")
                         + ("" if llm.backend == "llamacpp" else f"-{llm.backend}"))
     path = write_result(name, result)
     if "seeds" in result and not args.limit:

@@ -14,7 +14,7 @@ through the real verify.gate and verify.decide code, which is deterministic give
 - SHOWN_LINES, MIN_LINE_P (decide): how many of the lines the model most likely meant the reply shows, and
   the probability a line it did not name needs to be one of them (key facts against citation precision).
 It also reports the brief reply (the lines alone, given while many visitors wait) on the same outputs.
-Tuning data: the tuning half of the seed-article questions, the first 48 + 20 questions, and samples of the
+Tuning data: the tuning half of the seed-article questions with set D, the first 48 + 20 questions, and samples of the
 tuning half of XQuAD-NL (answerable, and with the gold paragraph removed). Writes eval/results/fit.json.
 """
 from __future__ import annotations

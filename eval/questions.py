@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 
 from eval.common import EVAL_DIR, read_jsonl
-from eval.split import QUESTIONS_DIR, heldout_questions, load_split, seed_questions
+from eval.split import QUESTIONS_DIR, heldout_questions, load_split, seed_questions, tuning_questions
 from retrieval.text import strip_accents
 
 ANSWERABLE_TYPES = ("paraphrase", "why_how", "list", "yes_no", "number_date", "metadata", "english",
@@ -45,18 +45,18 @@ SET_GROUPS = {"ab": "test half of sets A and B (split 2026-11-23)",
 
 
 def set_of(question_id: str) -> str:
-    """The writer's set of a seed question ('a', 'b', 'c'), from its id."""
+    """The writer's set of a seed question ('a', 'b', 'c', 'd'), from its id."""
     return question_id[0]
 
 
-def half(name: str, sets: str = "abc") -> list[dict]:
-    """The seed-article questions of one half: 'tune', or 'test' (the split's test half and the held-out set
-    C); `sets`: the writers' sets to keep."""
-    if not sets or set(sets) - set("abc"):
-        raise ValueError(f"question sets are any of a, b, c, not {sets!r}")
+def half(name: str, sets: str = "abcd") -> list[dict]:
+    """The seed-article questions of one half: 'tune' (the split's tuning half and set D) or 'test' (the
+    split's test half and the held-out set C); `sets`: the writers' sets to keep."""
+    if not sets or set(sets) - set("abcd"):
+        raise ValueError(f"question sets are any of a, b, c, d, not {sets!r}")
     ids = set(load_split()["questions"][name])
-    rows = [r for r in seed_questions() if r["id"] in ids] + (heldout_questions() if name == "test" else [])
-    return [r for r in rows if set_of(r["id"]) in sets]
+    extra = heldout_questions() if name == "test" else tuning_questions()
+    return [r for r in [r for r in seed_questions() if r["id"] in ids] + extra if set_of(r["id"]) in sets]
 
 
 def legacy_questions() -> tuple[list[dict], list[dict]]:

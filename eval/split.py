@@ -17,6 +17,12 @@ Data:
   sets A and B, the first 48 + 20, or an earlier one of set C; "Wat is de hoofdstad van Australië?" twice)
   were left out: 109 remain, 67 answerable, 13 out-of-corpus, 29 near misses. With 16 unanswerable
   questions the test half alone decided a refusal rate by single questions.
+- eval/questions/set_d.jsonl: set D, tuning data only: near misses (18) and out-of-corpus questions (6) by
+  one more writer, because the tuning half held few hard near misses (refused 0.94 on tuning data, 0.64-0.69
+  on test data). Of the writer's 40, the 16 that resemble a test question (rapidfuzz token-set ratio >= 75
+  against the test half and set C, "the same asked-for thing in other words") or repeat an earlier one were
+  left out, so that tuning on D tunes on no test question. Written 2026-11-24; the doubt weights in
+  verify/decide.py were fitted before it (python -m eval.fit observes it next time).
 - eval/questions/conversations.jsonl: two-turn conversations; all of them are test data (none is tuned on).
 - XQuAD-NL (../shared/data/xquad-nl, CC BY-SA 4.0): the strict rows (answer verbatim in the paragraph),
   split by paragraph.
@@ -35,6 +41,7 @@ QUESTIONS_DIR = EVAL_DIR / "questions"
 SPLIT_PATH = QUESTIONS_DIR / "split.json"
 QUESTION_FILES = ("set_a.jsonl", "set_b.jsonl")
 HELDOUT_FILES = ("set_c1.jsonl", "set_c2.jsonl")  # test data whole: not part of the split
+TUNING_FILES = ("set_d.jsonl",)  # tuning data whole: not part of the split
 
 
 def seed_questions() -> list[dict]:
@@ -45,6 +52,11 @@ def seed_questions() -> list[dict]:
 def heldout_questions() -> list[dict]:
     """The held-out set C: test data only, never tuned on."""
     return [r for name in HELDOUT_FILES for r in read_jsonl(QUESTIONS_DIR / name)]
+
+
+def tuning_questions() -> list[dict]:
+    """Set D: tuning data only."""
+    return [r for name in TUNING_FILES for r in read_jsonl(QUESTIONS_DIR / name)]
 
 
 def halves(items: list[str], rng: random.Random) -> tuple[list[str], list[str]]:

@@ -9,7 +9,7 @@ from rapidfuzz import fuzz
 from config import ROOT
 from eval.questions import (ANSWERABLE_TYPES, UNANSWERABLE_TYPES, conversations, fact_holds, half, legacy_questions,
                             locate, norm)
-from eval.split import heldout_questions, load_split, make_split, seed_questions
+from eval.split import heldout_questions, load_split, make_split, seed_questions, tuning_questions
 
 SEEDS = ROOT / "seeds"
 
@@ -33,7 +33,17 @@ def test_set_c_repeats_no_earlier_question():
         earlier.append(r)
 
 
-@pytest.mark.parametrize("rows", [seed_questions(), heldout_questions()], ids=["sets A and B", "set C"])
+def test_set_d_tunes_on_no_test_question():
+    """Set D (tuning only) asks nothing the test half or set C asks, not even in other words."""
+    test = half("test")
+    d = half("tune", "d")
+    assert len(d) == 24 and {r["type"] for r in d} == set(UNANSWERABLE_TYPES) and not half("test", "d")
+    for r in d:
+        assert all(fuzz.token_set_ratio(norm(t["question"]), norm(r["question"])) < 75 for t in test), r["id"]
+
+
+@pytest.mark.parametrize("rows", [seed_questions(), heldout_questions(), tuning_questions()],
+                         ids=["sets A and B", "set C", "set D"])
 def test_evidence_is_in_the_articles_and_facts_in_the_evidence(rows, seed_index):
     index, _ = seed_index
     assert len({r["id"] for r in rows}) == len(rows)
