@@ -325,8 +325,11 @@ def main() -> None:
     ap.add_argument("--out", help="result name (default answers-<half>[-<backend>])")
     args = ap.parse_args()
     parts = [p for p in args.parts.split(",") if p]
-    if not args.sets or set(args.sets) - set("abcd") or not set(args.sets) & set("ab" + ("c" if args.half == "test" else "d")):
-        ap.error(f"--sets takes letters of a, b, c, d (c: test half only; d: tuning half only), not {args.sets!r}")
+    try:  # half() knows the letters and which sets a half holds: ask it rather than a second copy of the rules
+        if not half(args.half, args.sets):
+            raise ValueError(f"the {args.half} half holds none of the sets {args.sets!r} (c: test; d: tuning)")
+    except ValueError as exc:
+        ap.error(f"--sets: {exc}")
     if args.brief:  # as if a crowd waited behind every question (see the brief_when_waiting setting)
         from answer.line import Ticket
 

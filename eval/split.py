@@ -44,19 +44,23 @@ HELDOUT_FILES = ("set_c1.jsonl", "set_c2.jsonl")  # test data whole: not part of
 TUNING_FILES = ("set_d.jsonl",)  # tuning data whole: not part of the split
 
 
+def _rows(files: tuple[str, ...]) -> list[dict]:
+    return [r for name in files for r in read_jsonl(QUESTIONS_DIR / name)]
+
+
 def seed_questions() -> list[dict]:
     """All rows of the independent seed-article question sets that the split divides."""
-    return [r for name in QUESTION_FILES for r in read_jsonl(QUESTIONS_DIR / name)]
+    return _rows(QUESTION_FILES)
 
 
 def heldout_questions() -> list[dict]:
     """The held-out set C: test data only, never tuned on."""
-    return [r for name in HELDOUT_FILES for r in read_jsonl(QUESTIONS_DIR / name)]
+    return _rows(HELDOUT_FILES)
 
 
 def tuning_questions() -> list[dict]:
     """Set D: tuning data only."""
-    return [r for name in TUNING_FILES for r in read_jsonl(QUESTIONS_DIR / name)]
+    return _rows(TUNING_FILES)
 
 
 def halves(items: list[str], rng: random.Random) -> tuple[list[str], list[str]]:
