@@ -41,11 +41,13 @@ ModelSource = LLM | Callable[[], LLM]  # the model, or how to get it (loaded onl
 
 @dataclass
 class Source:
-    """A numbered source as the user sees it: a retrieved passage and the sentences the model read from it."""
+    """A numbered source as the user sees it: a retrieved passage and the sentences the model read from it,
+    and its document's byline (title, author, date) when the model read that too."""
 
     n: int
     hit: Hit
     sentences: list[Sentence]
+    bylines: list[Sentence] = field(default_factory=list)
 
     @property
     def passage(self):
@@ -55,7 +57,9 @@ class Source:
 def sources_for(hits: list[Hit], lines: list[Evidence]) -> list[Source]:
     sources = [Source(i + 1, h, []) for i, h in enumerate(hits)]
     for e in lines:
-        sources[e.source].sentences.extend(s for s in e.sentences if s.start >= 0)
+        source = sources[e.source]
+        for s in e.sentences:
+            (source.bylines if s.start < 0 else source.sentences).append(s)
     for s in sources:
         s.sentences.sort(key=lambda x: x.start)
     return sources

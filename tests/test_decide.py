@@ -2,6 +2,8 @@
 pipeline, pinned with a model that replays given text (tests/fakes.py) on the real index."""
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from answer.followup import Turn, history_from, looks_like_follow_up
@@ -337,6 +339,25 @@ def test_a_follow_up_is_asked_as_the_rewritten_question(retriever, seed_index):
     assert "Laatste vraag: En hoeveel vrijwilligers?" in fake.calls[0]["messages"][-1]["content"]
     assert "Vraag: Hoeveel vrijwilligers zijn er in Nederland?" in fake.calls[1]["messages"][-1]["content"]
     assert result.to_dict()["standalone_question"] == result.standalone
+
+
+def test_a_byline_citation_opens_its_source_on_the_byline(retriever, seed_index):
+    from ui.render import sources_html
+
+    question = "Wie schreef het stuk over sociaal werk in China?"
+    byline = next(e for e in lines_for(seed_index, question) if e.byline)
+    result = ask(retriever, FakeLLM(f" {byline.id}\nAntwoord: Het artikel is geschreven door Marije van der Meij.").llm,
+                 question)
+    assert result.kind == "answer" and result.cited() == [byline.source + 1]
+    source = result.sources[byline.source]
+    assert [b.text for b in source.bylines] == [byline.text] and all(s.start >= 0 for s in source.sentences)
+    html = sources_html(result.sources, set(result.cited()))
+    opened = html[html.index(f"id='bron-{byline.source + 1}'"):]
+    opened = opened[:opened.index("</details>")]
+    shown = re.search(r"<div class='vb-byline'><mark>([^<]*)</mark></div>", opened)
+    assert " open>" in opened and shown
+    assert "Marije van der Meij" in shown.group(1) and opened.index("vb-byline") < opened.index("vb-passage")
+    assert html.count("vb-byline") == 1  # only the source the byline was read from shows it
 
 
 def test_the_chat_bubble_links_only_its_own_citations(retriever, seed_index):

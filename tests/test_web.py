@@ -75,6 +75,20 @@ def test_chat_streams_a_verified_answer_with_a_clickable_citation(page, server):
     assert record["sources"] and record["sources"][0]["doc"] == "004_2ca47b64a9ad85fe.txt"
 
 
+def test_a_who_wrote_it_citation_opens_the_document_byline(page):
+    page.fill("#question textarea", "Wie schreef het artikel over sociaal werk in China?")
+    page.click("#send")
+    page.wait_for_function("document.querySelector('#chatbot a[href^=\"#bron-\"]') && "
+                           "!document.querySelector('#status').innerText.trim()", timeout=240_000)
+    assert "Marije van der Meij" in page.locator("#chatbot .message").last.inner_text()
+    link = page.locator('#chatbot a[href^="#bron-"]').first
+    target = link.get_attribute("href")[1:]
+    link.click()
+    page.wait_for_function(f"document.getElementById('{target}').open === true", timeout=5_000)
+    byline = page.locator(f"#{target} .vb-byline mark")
+    assert byline.count() == 1 and "Marije van der Meij" in byline.inner_text() and byline.is_visible()
+
+
 def test_an_empty_question_gets_a_dutch_notice(page):
     page.fill("#question textarea", "   ")
     page.click("#send")

@@ -88,7 +88,8 @@ def sources_html(sources: list[Source], cited: set[int] | None = None,
             f"<details class='vb-source{' vb-cited' if is_cited else ''}' id='bron-{s.n}'"
             f"{' open' if open_all or is_cited else ''}>"
             f"<summary><b>[{s.n}]</b> {_e(p.title)}{_byline(doc)} · {_e(ui_text('paragraph'))} {p.paragraph}</summary>"
-            f"<div class='vb-passage' data-doc='{_e(p.doc)}' data-paragraph='{p.paragraph}'>"
+            + "".join(f"<div class='vb-byline'><mark>{_e(b.text)}</mark></div>" for b in s.bylines)
+            + f"<div class='vb-passage' data-doc='{_e(p.doc)}' data-paragraph='{p.paragraph}'>"
             f"{_highlight(p.text, spans)}</div>"
             f"<div class='vb-meta'>{_e(p.doc)} · {_e(ui_text('chars'))} {p.start}–{p.end}</div></details>")
     return "\n".join(parts)

@@ -45,6 +45,7 @@ CSS = """
 .vb-source.vb-cited { border-color: #2b6cb0; }
 .vb-source.vb-flash { box-shadow: 0 0 0 3px #f6ad55; }
 .vb-passage { margin: 6px 0; line-height: 1.5; }
+.vb-byline { margin: 6px 0; font-style: italic; }
 .vb-meta { font-size: 0.8em; color: #777; }
 mark { background: #fde68a; padding: 0 2px; }
 .vb-verdict { padding: 10px 14px; border-radius: 8px; margin-bottom: 10px; }
