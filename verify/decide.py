@@ -34,7 +34,7 @@ from verify.claims import asks_quantity, check_claim, has_quantity, strip_yes_no
 
 # Doubt: logistic weights over (1, log p_none, log p_first, best line score, top line score), fitted by eval/fit.py
 # on the tuning half; refuse at or above DOUBT_MAX. p_first is the model's probability of the line it meant.
-DOUBT_WEIGHTS = (31.6374, 0.8143, 0.2261, -7.0631, -25.2402)
+DOUBT_WEIGHTS = (23.8288, 0.8042, 0.0628, -1.4738, -21.7918)
 DOUBT_MAX = 0.5  # the logistic model's own boundary: refuse when no answer is the likelier case
 LINE_WEIGHT = 10.0  # how much a line's retrieval score counts against the model's log-probability of naming it
 MAX_EVIDENCE = 3  # lines a claim may be checked against
