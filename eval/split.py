@@ -22,7 +22,7 @@ Data:
   on test data). Of the writer's 40, the 16 that resemble a test question (rapidfuzz token-set ratio >= 75
   against the test half and set C, "the same asked-for thing in other words") or repeat an earlier one were
   left out, so that tuning on D tunes on no test question. Written 2026-11-24; the doubt weights in
-  verify/decide.py were fitted before it (python -m eval.fit observes it next time).
+  verify/decide.py were refitted with it on 2026-11-25 (python -m eval.fit).
 - eval/questions/conversations.jsonl: two-turn conversations; all of them are test data (none is tuned on).
 - XQuAD-NL (../shared/data/xquad-nl, CC BY-SA 4.0): the strict rows (answer verbatim in the paragraph),
   split by paragraph.
