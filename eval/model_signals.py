@@ -73,6 +73,7 @@ class Reader:
         cp = C.llama_context_default_params()
         cp.n_ctx, cp.n_seq_max, cp.n_batch, cp.n_ubatch = 4096, 2, 512, 512
         cp.n_threads = cp.n_threads_batch = 2
+        cp.flash_attn = False  # as in Engine: ik_llama.cpp's flash attention asserts on some builds
         cp.cb_eval = self._keep
         self.ctx = C.llama_init_from_model(self.engine.model, cp)
         self.batch = C.llama_batch_init(512, 0, 1)
