@@ -77,14 +77,20 @@ def cross_validated(rows: list, cols: list[int], folds: int = 5, shuffles: int =
     return out
 
 
-def main() -> None:
-    obs = [F.Observation(*o) for o in pickle.loads(F.CACHE.read_bytes())]
+def observation_rows(obs: list[F.Observation]) -> list[dict]:
+    """Per observation: its group, the doubt's 4 features then the EXTRA ones (None where the doubt does not
+    apply), whether it is refused without the doubt, and whether that reply is right."""
     rows = []
     for o in obs:
         unrefused = F.replay(o, F.gate_mod.MIN_DENSE, D.DOUBT_WEIGHTS, 1.01)  # what it gives without the doubt
         f = features(o)
         rows.append({"group": o.group, "x": None if f is None else f[0] + f[1], "pre_refused": unrefused.refused,
                      "good": F.good(o, unrefused) if o.group in ("seeds", "xquad") else None})
+    return rows
+
+
+def main() -> None:
+    rows = observation_rows([F.Observation(*o) for o in pickle.loads(F.CACHE.read_bytes())])
     base = [0, 1, 2, 3]
     result = {"base (the doubt as it is)": cross_validated(rows, base)}
     for i, name in enumerate(EXTRA):

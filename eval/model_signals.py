@@ -77,7 +77,6 @@ class Reader:
         cp.cb_eval = self._keep
         self.ctx = C.llama_init_from_model(self.engine.model, cp)
         self.batch = C.llama_batch_init(512, 0, 1)
-        self.n_vocab = self.engine.n_vocab
         self.cached: dict[int, list[int]] = {0: [], 1: []}  # per sequence: 0 the answer prompt, 1 the question
 
     def read(self, tokens: list[int], logits_from: int, seq: int) -> list[np.ndarray]:
@@ -97,8 +96,8 @@ class Reader:
             b.n_tokens = len(part)
             if self.C.llama_decode(self.ctx, b) != 0:
                 raise RuntimeError("llama_decode failed")
-            out += [np.ctypeslib.as_array(self.C.llama_get_logits_ith(self.ctx, i), shape=(self.n_vocab,)).copy()
-                    for i, t in enumerate(part) if start + i >= logits_from]
+            out += [np.ctypeslib.as_array(self.C.llama_get_logits_ith(self.ctx, i), shape=(self.engine.n_vocab,))
+                    .copy() for i in range(len(part)) if start + i >= logits_from]
         self.cached[seq] = list(tokens)
         return out
 
@@ -153,13 +152,10 @@ def components(states: np.ndarray, k: int = COMPONENTS) -> np.ndarray:
 def main() -> None:
     obs = [F.Observation(*o) for o in pickle.loads(F.CACHE.read_bytes())]
     seen = observe(obs)
-    rows = []
-    for o, s in zip(obs, seen):
-        unrefused = F.replay(o, F.gate_mod.MIN_DENSE, D.DOUBT_WEIGHTS, 1.01)
-        f = CV.features(o)
-        rows.append({"group": o.group, "x": None if f is None or s is None else f[0],
-                     "pre_refused": unrefused.refused,
-                     "good": F.good(o, unrefused) if o.group in ("seeds", "xquad") else None})
+    rows = CV.observation_rows(obs)
+    for r, s in zip(rows, seen):
+        if s is None:
+            r["x"] = None
     usable = [i for i, r in enumerate(rows) if r["x"] is not None]
     extra: dict[str, np.ndarray] = {
         "query likelihood of the line": np.array([[seen[i]["line"]] for i in usable]),
