@@ -2,6 +2,7 @@
 tuning half like `eval.doubt_cv`.
 
     .venv/bin/python -m eval.model_signals      # needs .cache/fit-observations.pkl (python -m eval.fit); ~25 min
+    .venv/bin/python -m eval.model_signals --ablation    # leave-one-out instead; ~22 min
 
 The doubt (verify/decide.py) reads the model's probability of "geen" and of the line it meant, and the lines'
 retrieval scores. It does not separate near misses from answerable questions. Two more signals are tried here,
@@ -13,11 +14,15 @@ each a general way of asking "does this line answer this question" without a cro
 - **query likelihood**: how much the line the model meant (or its passage) raises the model's probability of
   the question, against no text at all (log p(question | line) - log p(question), per token), as in
   zero-shot passage re-ranking with language models.
+With `--ablation`, leave-one-out instead: the rise of the model's "geen" when the line it meant (or every line
+it named) is taken out of the prompt, and its "geen" beside one empty line (eval/results/model_signals_ablation.json).
 Objective and folds as in `eval.doubt_cv`. Writes eval/results/model_signals.json.
 """
 from __future__ import annotations
 
+import argparse
 import ctypes
+import dataclasses
 import pickle
 import time
 
@@ -25,7 +30,8 @@ import numpy as np
 
 from answer import native
 from answer.llamacpp import Engine
-from answer.prompt import PREFILL, build_messages, parse
+from answer.pipeline import none_probability
+from answer.prompt import PREFILL, build_messages, grammar, parse
 from eval import doubt_cv as CV
 from eval import fit as F
 from eval.common import write_result
@@ -111,6 +117,17 @@ class Reader:
         self.read(tokens, logits_from=len(tokens) - 1, seq=0)  # the last layer keeps only rows with logits
         return np.stack([self.states[i] for i in LAYERS])
 
+    def p_none(self, question: str, lines: list) -> float:
+        """The model's probability of "geen" for these lines, read as the engine reads it (grammar allowing)."""
+        tokens = self.engine.tokenize(self.engine.render(build_messages(question, lines)) + PREFILL)
+        logits = self.read(tokens, logits_from=len(tokens) - 1, seq=0)[0]
+        rules, probs = self.engine._grammar(grammar(len(lines))), {}
+        try:
+            self.engine.pick(logits, rules, probs)
+        finally:
+            self.C.grammar_free(rules)
+        return none_probability([probs]) or 0.0
+
     def question_logp(self, text: str, question: str) -> float:
         """Mean log-probability per token of `question` after a prompt holding `text`."""
         head = self.engine.tokenize(QUESTION_PROMPT.format(text=text))
@@ -142,6 +159,35 @@ def observe(obs: list[F.Observation]) -> list[dict | None]:
     return out
 
 
+def without(lines: list, drop: set[int]) -> list:
+    """The lines less those numbered in `drop`, renumbered 1.. in the same order."""
+    kept = [e for e in lines if e.id not in drop]
+    return [dataclasses.replace(e, id=i) for i, e in enumerate(kept, 1)]
+
+
+def observe_ablation(obs: list[F.Observation]) -> list[dict | None]:
+    """Leave-one-out: does the model's "geen" rise when the line it meant (or every line it named) is taken
+    away? An answer that rests on a line should; a loose pick on a near miss need not. And the question's own
+    pull towards "geen", with one empty line (contextual calibration)."""
+    reader, out, t0 = Reader(), [], time.time()
+    for j, o in enumerate(obs):
+        res, reply = o.result, parse(o.result.raw)
+        if not res.lines or not reply.chosen or res.signals.get("p_none") is None:
+            out.append(None)
+            continue
+        line = D.meant(res.lines, reply.chosen, F.signals(o))
+        empty = [dataclasses.replace(res.lines[0], id=1, sentences=())]
+        q = res.standalone
+        out.append({"full": reader.p_none(q, res.lines), "stored": res.signals["p_none"],
+                    "meant_out": reader.p_none(q, without(res.lines, {line.id})),
+                    "named_out": reader.p_none(q, without(res.lines, {line.id, *reply.chosen})),
+                    "empty": reader.p_none(q, empty)})
+        if j % 25 == 0:
+            print(f"{j}/{len(obs)} {time.time() - t0:.0f} s {out[-1]}", flush=True)
+    reader.close()
+    return out
+
+
 def components(states: np.ndarray, k: int = COMPONENTS) -> np.ndarray:
     """The top-k principal components of standardised states (fitted without labels)."""
     z = (states - states.mean(0)) / (states.std(0) + 1e-6)
@@ -149,20 +195,14 @@ def components(states: np.ndarray, k: int = COMPONENTS) -> np.ndarray:
     return z @ vt[:k].T
 
 
-def main() -> None:
-    obs = [F.Observation(*o) for o in pickle.loads(F.CACHE.read_bytes())]
-    seen = observe(obs)
-    rows = CV.observation_rows(obs)
+def cross_validate(rows: list, seen: list, extra_of) -> dict:
+    """The doubt alone, then with each extra signal (`extra_of(seen)`: name -> one row of values per usable
+    observation), cross-validated as in eval.doubt_cv."""
     for r, s in zip(rows, seen):
         if s is None:
             r["x"] = None
     usable = [i for i, r in enumerate(rows) if r["x"] is not None]
-    extra: dict[str, np.ndarray] = {
-        "query likelihood of the line": np.array([[seen[i]["line"]] for i in usable]),
-        "query likelihood of its passage": np.array([[seen[i]["passage"]] for i in usable])}
-    for n, layer in enumerate(LAYERS):
-        extra[f"hidden state, layer {layer} ({COMPONENTS} components)"] = components(
-            np.array([seen[i]["hidden"][n] for i in usable]))
+    extra: dict[str, np.ndarray] = extra_of([seen[i] for i in usable])
     base = [0, 1, 2, 3]
     result = {"base (the doubt as it is)": CV.cross_validated(rows, base)}
     for name, x in extra.items():
@@ -171,9 +211,44 @@ def main() -> None:
         result[f"+ {name}"] = CV.cross_validated(rows, base + list(range(4, 4 + x.shape[1])))
     for name, r in result.items():
         print(f"{r['objective']:.3f}  {name}  {r}")
-    write_result("model_signals", {"n": len(usable), "folds": 5, "shuffles": 3, "layers": LAYERS,
-                                   "results": result})
+    return {"n": len(usable), "folds": 5, "shuffles": 3, "results": result}
 
+
+def inside(seen: list[dict]) -> dict[str, np.ndarray]:
+    extra = {"query likelihood of the line": np.array([[s["line"]] for s in seen]),
+             "query likelihood of its passage": np.array([[s["passage"]] for s in seen])}
+    for n, layer in enumerate(LAYERS):
+        extra[f"hidden state, layer {layer} ({COMPONENTS} components)"] = components(
+            np.array([s["hidden"][n] for s in seen]))
+    return extra
+
+
+def ablated(seen: list[dict]) -> dict[str, np.ndarray]:
+    log = lambda key: np.log(np.maximum([s[key] for s in seen], 1e-6))  # noqa: E731
+    rise_meant, rise_named, prior = log("meant_out") - log("full"), log("named_out") - log("full"), log("empty")
+    return {"rise of geen without the line meant": rise_meant[:, None],
+            "rise of geen without every line named": rise_named[:, None],
+            "geen with one empty line (the question's own pull)": prior[:, None],
+            "all three": np.stack([rise_meant, rise_named, prior], 1)}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--ablation", action="store_true",
+                    help="leave-one-out signals instead of the hidden state and query likelihood (~30 min)")
+    args = ap.parse_args()
+    obs = [F.Observation(*o) for o in pickle.loads(F.CACHE.read_bytes())]
+    rows = CV.observation_rows(obs)
+    if args.ablation:
+        seen = observe_ablation(obs)
+        stored = [s for s in seen if s is not None]
+        gap = max(abs(s["full"] - s["stored"]) for s in stored)
+        print(f"p_none read again against stored: largest difference {gap:.4f}")
+        write_result("model_signals_ablation", {**cross_validate(rows, seen, ablated), "p_none_gap": round(gap, 4),
+                                                "signals": seen})
+    else:
+        seen = observe(obs)
+        write_result("model_signals", {**cross_validate(rows, seen, inside), "layers": LAYERS})
 
 if __name__ == "__main__":
     main()
