@@ -39,6 +39,7 @@ from typing import Iterator
 import config  # noqa: F401
 from answer import pipeline
 from answer.followup import Turn
+from eval import replay
 from eval.common import XQUAD_DIR, read_jsonl, write_result
 from eval.questions import (ANSWERABLE_TYPES, SET_GROUPS, Span, conversations, covered, facts_hold, half,
                             legacy_questions, locate, norm, set_of)
@@ -94,6 +95,16 @@ class Run:
         self.timings.append(res.timings)
         return res
 
+    def trade_off(self, res, retriever: Retriever | None = None, facts: list | None = None) -> dict:
+        """The reply again at every doubt threshold of eval.replay.DOUBT_GRID: refused, and (given `facts`)
+        right; for the refusal trade-off of eval.report."""
+        docs = (retriever or self.app.retriever).documents
+        again = [replay.replay(res, docs, max_doubt=t) for t in replay.DOUBT_GRID]
+        out = {"refused_at": [a.refused for a in again]}
+        if facts is not None:
+            out["correct_at"] = [not a.refused and facts_hold(a.answer, facts) for a in again]
+        return out
+
     def answerable(self, r: dict, index, history: list[Turn] | None = None, question: str | None = None) -> dict:
         res = self.ask(question or r["question"], history)
         d = res.to_dict()
@@ -114,7 +125,8 @@ class Run:
                "shown": [list(s) for s in res.shown_spans()], "evidence": [list(s) for s in res.evidence_spans()],
                "english_words": english_words(d["answer"], sources_text),
                "citation_spans": [[c["doc"], c["start"], c["end"]] for c in d["citations"]],
-               "raw": res.raw, "notes": d.get("notes", []), "timings": d["timings"]}
+               "raw": res.raw, "notes": d.get("notes", []), "timings": d["timings"],
+               **self.trade_off(res, facts=r["facts"])}
         if d.get("standalone_question"):
             row["standalone"] = d["standalone_question"]
         return row
@@ -125,7 +137,7 @@ class Run:
         d = res.to_dict()
         row = {"id": r["id"], "type": r.get("type"), "question": d["question"], "reply": d["answer"],
                "refused": d["refused"], "kind": d.get("kind"), "raw": res.raw, "notes": d.get("notes", []),
-               "timings": d["timings"]}
+               "timings": d["timings"], **self.trade_off(res, retriever)}
         if d.get("standalone_question"):
             row["standalone"] = d["standalone_question"]
         return row
@@ -174,7 +186,7 @@ def run_seeds(run: Run, name: str, index, with_legacy: bool, limit: int = 0, con
     new_a = [r for r in a_rows if r["type"] != "legacy"]
     new_u = [r for r in u_rows if not r["id"].startswith("u")]
     out = {"answerable": summarise_answerable(new_a), "unanswerable": summarise_unanswerable(new_u),
-           "rows": a_rows + u_rows}
+           "trade_off": replay.trade_off(new_a, new_u), "rows": a_rows + u_rows}
     if name == "test":  # the split's test half (sets a, b) and the held-out set C, each on its own
         out["by_set"] = {g: {"answerable": summarise_answerable([r for r in new_a if set_of(r["id"]) in g]),
                              "unanswerable": summarise_unanswerable([r for r in new_u if set_of(r["id"]) in g])}

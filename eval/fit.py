@@ -34,6 +34,7 @@ import config  # noqa: F401
 from answer import pipeline
 from answer.pipeline import AskResult
 from answer.prompt import parse
+from eval import replay as replay_mod
 from eval.answers import xquad_rows
 from eval.common import XQUAD_DIR, read_jsonl, write_result
 from eval.questions import (ANSWERABLE_TYPES, Span, facts_hold, half, legacy_questions, locate, norm,
@@ -95,22 +96,14 @@ def observe(n_xquad: int) -> list[Observation]:
 
 
 def signals(o: Observation) -> decide_mod.Signals:
-    return decide_mod.Signals(o.result.signals.get("p_none"), o.result.signals.get("p_lines") or {})
+    return replay_mod.signals(o.result)
 
 
 def replay(o: Observation, min_dense: float, weights: tuple, max_doubt: float,
            shown_lines: int = decide_mod.SHOWN_LINES, min_line_p: float = decide_mod.MIN_LINE_P,
            brief: bool = False) -> AskResult:
-    """The result the pipeline would give with these settings, from the stored model output (`brief`: had the
-    model been stopped after its line numbers, which it writes before its sentence)."""
-    res = o.result
-    reason = gate_mod.gate(res.standalone, [s.hit for s in res.sources], o.documents, min_dense=min_dense)
-    reply = parse(res.raw)
-    d = decide_mod.decide(res.standalone, res.lines, reply.chosen, reply.claim, signals(o), weights, max_doubt,
-                          cut=bool(res.signals.get("cut")), shown_lines=shown_lines, min_line_p=min_line_p,
-                          brief=brief)
-    kind = "refused" if reason or d.kind == "refuse" else d.kind
-    return AskResult(res.question, res.standalone, kind, res.sources, res.lines, d.evidence, d.claim, d.support)
+    """The result the pipeline would give with these settings, from the stored model output (eval.replay)."""
+    return replay_mod.replay(o.result, o.documents, min_dense, weights, max_doubt, shown_lines, min_line_p, brief)
 
 
 def logistic(x: np.ndarray, y: np.ndarray, l2: float = 1.0, steps: int = 3000) -> np.ndarray:

@@ -24,7 +24,7 @@ from pathlib import Path
 import config  # noqa: F401
 from answer.pipeline import SOURCES_K
 from eval import answers as ours
-from eval import naive
+from eval import naive, replay
 from eval.common import EVAL_DIR, RESULTS_DIR, XQUAD_DIR, read_jsonl, write_result
 from eval.questions import (ANSWERABLE_TYPES, SET_GROUPS, Span, covered, facts_hold, half, locate, norm,
                             precise_citations, set_of)
@@ -145,21 +145,35 @@ def ask_both(app: Vraagbaak, run: ours.Run, seeds: list[dict], xquad: list[dict]
               f"{theirs.reply[:70]!r}", flush=True)
     print(f"XQuAD-NL: {len(xquad)} questions; gold paragraph removed: {len(removed)}", flush=True)
     for r in xquad:
-        res = run.ask(r["question"], retriever=xret).to_dict()
+        result = run.ask(r["question"], retriever=xret)
+        res = result.to_dict()
         theirs = naive.ask(xret, llm, r["question"])
         for who, reply, refused, timings in (("ours", res["answer"], res["refused"], res["timings"]),
                                              ("naive", theirs.reply, theirs.refused, theirs.timings)):
             rows[who].append({"id": r["id"], "set": "xquad", "question": r["question"], "reply": reply,
                               "refused": refused, "timings": timings,
                               "contains_answer": not refused and any(norm(a) in norm(reply) for a in r["answers"])})
+        rows["ours"][-1].update(run.trade_off(result, xret))
     for r, retriever in ours.without_own_paragraph(run, removed):
-        res = run.ask(r["question"], retriever=retriever).to_dict()
+        result = run.ask(r["question"], retriever=retriever)
+        res = result.to_dict()
         theirs = naive.ask(retriever, llm, r["question"])
         for who, reply, refused, timings in (("ours", res["answer"], res["refused"], res["timings"]),
                                              ("naive", theirs.reply, theirs.refused, theirs.timings)):
             rows[who].append({"id": r["id"], "set": "gold_removed", "question": r["question"], "reply": reply,
                               "refused": refused, "timings": timings})
+        rows["ours"][-1].update(run.trade_off(result, retriever))
     return rows
+
+
+def trade_off(rows: list[dict]) -> dict | None:
+    """The refusal trade-off of the seed questions (eval.replay.trade_off); None for rows without a replay
+    (the baseline's)."""
+    seeds = [r for r in rows if r["set"] == "seeds"]
+    if not seeds or any("refused_at" not in r for r in seeds):
+        return None
+    return replay.trade_off([r for r in seeds if r["answerable"]], [r for r in seeds if not r["answerable"]],
+                            [r for r in rows if r["set"] == "gold_removed" and "refused_at" in r])
 
 
 def figures(rows: list[dict]) -> dict:
@@ -290,6 +304,32 @@ def plots(result: dict, folder: Path) -> None:
     fig.savefig(folder / "latency.png", dpi=110)
     plt.close(fig)
 
+    if t := result.get("trade_off"):
+        fig, ax = plt.subplots(figsize=(6.5, 4.2))
+        pts = t["points"]
+        ax.plot([p["false_refusals"] for p in pts], [p["refused_unanswerable"] for p in pts], marker=".",
+                color="#1f6f8b", label="Vraagbaak at other doubt thresholds (replayed)")
+        at: dict[tuple, list[float]] = {}  # thresholds that land on the same point share one label
+        for p in pts:
+            at.setdefault((p["false_refusals"], p["refused_unanswerable"]), []).append(p["max_doubt"])
+        for xy, ts in at.items():
+            ax.annotate(f"{ts[0]:g}" + (f"–{ts[-1]:g}" if len(ts) > 1 else ""), xy, fontsize=7,
+                        xytext=(3, -9), textcoords="offset points", color="#1f6f8b")
+        own = next(p for p in pts if p["max_doubt"] == t["product_max_doubt"])
+        ax.plot(own["false_refusals"], own["refused_unanswerable"], "o", color="#1f6f8b", ms=9,
+                label=f"Vraagbaak as it runs (doubt < {t['product_max_doubt']:g}, fitted on the tuning half)")
+        ax.plot(a["naive"]["false_refusals"], a["naive"]["refused_unanswerable"], "s", color="#c8553d", ms=9,
+                label="naive RAG")
+        ax.set_xlabel("answerable questions refused (lower is better)")
+        ax.set_ylabel("unanswerable questions refused")
+        ax.set_xlim(0, 1)
+        ax.set_ylim(0, 1.02)
+        ax.set_title("Refusing: what each threshold costs (seed questions, test half)", fontsize=10)
+        ax.legend(fontsize=7, loc="lower right")
+        fig.tight_layout()
+        fig.savefig(folder / "refusal-trade-off.png", dpi=110)
+        plt.close(fig)
+
     e = result["engine"]["engine"]
     fig, ax = plt.subplots(figsize=(6.5, 3.6))
     ks = [int(k) for k in e["batched_ms_per_answer_token"]]
@@ -317,6 +357,38 @@ QUALITY = (("correct", "answer holds the key facts"), ("cited_holds_answer", "a 
            ("citation_precision", "citation precision"), ("phantom_citations", "phantom citations (share of written [n])"),
            ("false_refusals", "answerable questions refused"), ("refused_unanswerable", "unanswerable refused"),
            ("xquad_contains_answer", "XQuAD-NL answer contained"), ("gold_removed_refused", "gold paragraph removed: refused"))
+
+
+def trade_off_markdown(result: dict) -> list[str]:
+    t, naive_fig = result.get("trade_off"), result["answers"]["naive"]
+    if not t:
+        return []
+    pts = t["points"]
+    n = result["answers"]["ours"]["answerable"] + result["answers"]["ours"]["unanswerable"]
+    better = [p for p in pts if p["false_refusals"] < naive_fig["false_refusals"]
+              and p["refused_unanswerable"] > naive_fig["refused_unanswerable"] and p["correct"] > naive_fig["correct"]]
+    lines = ["", "### Refusing: the trade-off", "",
+             f"One threshold on the doubt (verify/decide.py, refuse at {t['product_max_doubt']:g} or more, fitted on "
+             "the tuning half) trades refusing unanswerable questions against refusing answerable ones. The same "
+             "test replies, decided again at other thresholds (eval/replay.py: the model's output and "
+             "probabilities are stored, and the decision is deterministic given them; at the product's threshold "
+             f"the replay agrees with the live decision on {n + result['answers']['ours']['gold_removed'] - t['replay_mismatches']}"
+             f" of {n + result['answers']['ours']['gold_removed']} questions). The rows are for reading, not for "
+             "choosing: the product keeps the threshold fitted on the tuning half.", "",
+             "| refuse at doubt ≥ | answerable refused | unanswerable refused | key facts | gold removed: refused |",
+             "|---|---|---|---|---|"]
+    for p in pts:
+        own = " (as it runs)" if p["max_doubt"] == t["product_max_doubt"] else ""
+        lines.append(f"| {p['max_doubt']:g}{own} | {_fmt(p['false_refusals'])} | {_fmt(p['refused_unanswerable'])} | "
+                     f"{_fmt(p['correct'])} | {_fmt(p['gold_removed_refused'])} |")
+    lines.append(f"| naive RAG | {_fmt(naive_fig['false_refusals'])} | {_fmt(naive_fig['refused_unanswerable'])} | "
+                 f"{_fmt(naive_fig['correct'])} | {_fmt(naive_fig['gold_removed_refused'])} |")
+    lines += ["", ("Thresholds at which Vraagbaak refuses more unanswerable questions, fewer answerable ones and "
+                   "holds more key facts than naive RAG: " + ", ".join(f"{p['max_doubt']:g}" for p in better) + "."
+                   if better else "No threshold refuses more unanswerable questions than naive RAG while refusing "
+                   "fewer answerable ones and holding more key facts."),
+              "", "![Refusal trade-off](report/refusal-trade-off.png)"]
+    return lines
 
 
 def markdown(result: dict, checks: list[dict]) -> str:
@@ -354,6 +426,7 @@ def markdown(result: dict, checks: list[dict]) -> str:
         for key, label in QUALITY[:6]:
             lines.append(f"| {label} | " + " | ".join(f"{_fmt(v['ours'].get(key))} / {_fmt(v['naive'].get(key))}"
                                                      for v in by_set.values()) + " |")
+    lines += trade_off_markdown(result)
     lines += ["", "![Latency](report/latency.png)", "", "## Retrieval", "",
               f"Search without the query embedding: median {r['search_ms_without_embedding']['median']} ms.", ""]
     for dataset in ("seeds", "xquad_nl"):
@@ -447,6 +520,7 @@ def main(argv: list[str] | None = None) -> int:
     result["answers_by_set"] = {g: {who: {k: v for k, v in figures([r for r in rows[who] if r["set"] == "seeds"
                                                                     and set_of(r["id"]) in g]).items()
                                           if not k.endswith("_ms")} for who in rows} for g in SET_GROUPS}
+    result["trade_off"] = trade_off(rows["ours"])
     a = result["answers"]
     result["versus"] = {
         "first_token_speedup": _ratio(a["naive"]["first_token_ms"]["median"], a["ours"]["first_token_ms"]["median"]),

@@ -67,3 +67,45 @@ def test_the_checks_fail_on_a_missed_target_and_on_losing_to_the_baseline():
     slow = {"answers": {"ours": {**good, "first_token_ms": {"median": 2000.0}}, "naive": base},
             "quotes": {"verdict_accuracy": 0.99}}
     assert [c["figure"] for c in report.check(slow) if not c["met"]] == ["versus naive: first token, times faster"]
+
+
+def test_the_replay_gives_the_live_decision_and_refuses_more_as_the_threshold_falls(retriever, seed_index):
+    from answer.pipeline import ask
+    from eval import replay
+    from tests.test_decide import Q, lines_for
+
+    n = next(e.id for e in lines_for(seed_index, Q) if "53.200" in e.text)
+    reply = f" {n}\nAntwoord: Er zijn 53.200 sociaal werkers in Nederland."
+    live = [ask(retriever, FakeLLM(reply, step_probs=[{" ": 1 - p, " geen": p}, {str(n): 0.6}]).llm, Q)
+            for p in (0.01, 0.3, 0.9)]
+    doubts = [r.signals["doubt"] for r in live]
+    assert doubts == sorted(doubts) and doubts[0] < 0.5 <= doubts[-1]  # the fake's "geen" moves the doubt
+    for r in live:
+        again = replay.replay(r, retriever.documents)
+        assert (again.kind, again.answer) == (r.kind, r.answer)
+        curve = replay.refusals(r, retriever.documents)
+        # refused exactly at the thresholds at or below its doubt
+        assert curve == [r.signals["doubt"] >= t for t in replay.DOUBT_GRID]
+    gated = ask(retriever, FakeLLM(" 1\nAntwoord: Canberra.").llm, "Wat is de hoofdstad van Australië?")
+    assert all(replay.refusals(gated, retriever.documents))  # the model was not asked: refused at every threshold
+
+
+def test_the_trade_off_counts_each_threshold_and_checks_the_replay():
+    from eval import replay
+
+    k = len(replay.DOUBT_GRID)
+    at = replay.DOUBT_GRID.index(replay.decide_mod.DOUBT_MAX)
+    low = [True] * at + [False] * (k - at)  # refused below the product's threshold only
+    rows = [_row("seeds", refused=False, refused_at=low, correct_at=[not x for x in low]),
+            _row("seeds", refused=True, refused_at=[True] * k, correct_at=[False] * k),
+            _row("seeds", answerable=False, refused=True, refused_at=[True] * k),
+            _row("seeds", answerable=False, refused=False, refused_at=low),
+            _row("gold_removed", refused=True, refused_at=[True] * k)]
+    t = report.trade_off(rows)
+    first, own = t["points"][0], t["points"][at]
+    assert (first["false_refusals"], first["refused_unanswerable"], first["correct"]) == (1.0, 1.0, 0.0)
+    assert (own["false_refusals"], own["refused_unanswerable"], own["correct"]) == (0.5, 0.5, 0.5)
+    assert t["replay_mismatches"] == 0
+    rows[0]["refused"] = True  # the live decision differs from its replay
+    assert report.trade_off(rows)["replay_mismatches"] == 1
+    assert report.trade_off([{k: v for k, v in r.items() if k != "refused_at"} for r in rows]) is None  # naive's
