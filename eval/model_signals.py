@@ -140,23 +140,29 @@ class Reader:
         return total / len(q)
 
 
-def observe(obs: list[F.Observation]) -> list[dict | None]:
+def observe(obs: list[F.Observation], measure) -> list[dict | None]:
+    """`measure(reader, result, reply, line)` for each observation where the model chose a line (`line`: the
+    one it meant), else None."""
     reader, out, t0 = Reader(), [], time.time()
     for j, o in enumerate(obs):
         res, reply = o.result, parse(o.result.raw)
         if not res.lines or not reply.chosen or res.signals.get("p_none") is None:
             out.append(None)
             continue
-        line = D.meant(res.lines, reply.chosen, F.signals(o))
-        passage = " ".join(s.passage.text for s in res.sources if s.n - 1 == line.source)[:1500]
-        prior = reader.question_logp("(geen tekst)", res.standalone)
-        out.append({"hidden": reader.hidden(build_messages(res.standalone, res.lines)),
-                    "line": reader.question_logp(line.text, res.standalone) - prior,
-                    "passage": reader.question_logp(passage, res.standalone) - prior})
+        out.append(measure(reader, res, reply, D.meant(res.lines, reply.chosen, F.signals(o))))
         if j % 25 == 0:
             print(f"{j}/{len(obs)} {time.time() - t0:.0f} s", flush=True)
     reader.close()
     return out
+
+
+def inside_model(reader: Reader, res, reply, line) -> dict:
+    """The hidden state where it chooses, and query likelihood of the line and of its passage."""
+    passage = " ".join(s.passage.text for s in res.sources if s.n - 1 == line.source)[:1500]
+    prior = reader.question_logp("(geen tekst)", res.standalone)
+    return {"hidden": reader.hidden(build_messages(res.standalone, res.lines)),
+            "line": reader.question_logp(line.text, res.standalone) - prior,
+            "passage": reader.question_logp(passage, res.standalone) - prior}
 
 
 def without(lines: list, drop: set[int]) -> list:
@@ -165,27 +171,15 @@ def without(lines: list, drop: set[int]) -> list:
     return [dataclasses.replace(e, id=i) for i, e in enumerate(kept, 1)]
 
 
-def observe_ablation(obs: list[F.Observation]) -> list[dict | None]:
-    """Leave-one-out: does the model's "geen" rise when the line it meant (or every line it named) is taken
-    away? An answer that rests on a line should; a loose pick on a near miss need not. And the question's own
-    pull towards "geen", with one empty line (contextual calibration)."""
-    reader, out, t0 = Reader(), [], time.time()
-    for j, o in enumerate(obs):
-        res, reply = o.result, parse(o.result.raw)
-        if not res.lines or not reply.chosen or res.signals.get("p_none") is None:
-            out.append(None)
-            continue
-        line = D.meant(res.lines, reply.chosen, F.signals(o))
-        empty = [dataclasses.replace(res.lines[0], id=1, sentences=())]
-        q = res.standalone
-        out.append({"full": reader.p_none(q, res.lines), "stored": res.signals["p_none"],
-                    "meant_out": reader.p_none(q, without(res.lines, {line.id})),
-                    "named_out": reader.p_none(q, without(res.lines, {line.id, *reply.chosen})),
-                    "empty": reader.p_none(q, empty)})
-        if j % 25 == 0:
-            print(f"{j}/{len(obs)} {time.time() - t0:.0f} s {out[-1]}", flush=True)
-    reader.close()
-    return out
+def leave_one_out(reader: Reader, res, reply, line) -> dict:
+    """Does the model's "geen" rise when the line it meant (or every line it named) is taken away? An answer
+    that rests on a line should; a loose pick on a near miss need not. And the question's own pull towards
+    "geen", beside one empty line (contextual calibration)."""
+    q, empty = res.standalone, [dataclasses.replace(res.lines[0], id=1, sentences=())]
+    return {"full": reader.p_none(q, res.lines), "stored": res.signals["p_none"],
+            "meant_out": reader.p_none(q, without(res.lines, {line.id})),
+            "named_out": reader.p_none(q, without(res.lines, {line.id, *reply.chosen})),
+            "empty": reader.p_none(q, empty)}
 
 
 def components(states: np.ndarray, k: int = COMPONENTS) -> np.ndarray:
@@ -240,14 +234,14 @@ def main() -> None:
     obs = [F.Observation(*o) for o in pickle.loads(F.CACHE.read_bytes())]
     rows = CV.observation_rows(obs)
     if args.ablation:
-        seen = observe_ablation(obs)
+        seen = observe(obs, leave_one_out)
         stored = [s for s in seen if s is not None]
         gap = max(abs(s["full"] - s["stored"]) for s in stored)
         print(f"p_none read again against stored: largest difference {gap:.4f}")
         write_result("model_signals_ablation", {**cross_validate(rows, seen, ablated), "p_none_gap": round(gap, 4),
                                                 "signals": seen})
     else:
-        seen = observe(obs)
+        seen = observe(obs, inside_model)
         write_result("model_signals", {**cross_validate(rows, seen, inside), "layers": LAYERS})
 
 if __name__ == "__main__":
