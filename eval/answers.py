@@ -98,8 +98,7 @@ class Run:
     def trade_off(self, res, retriever: Retriever | None = None, facts: list | None = None) -> dict:
         """The reply again at every doubt threshold of eval.replay.DOUBT_GRID: refused, and (given `facts`)
         right; for the refusal trade-off of eval.report."""
-        docs = (retriever or self.app.retriever).documents
-        again = [replay.replay(res, docs, max_doubt=t) for t in replay.DOUBT_GRID]
+        again = replay.at_thresholds(res, (retriever or self.app.retriever).documents)
         out = {"refused_at": [a.refused for a in again]}
         if facts is not None:
             out["correct_at"] = [not a.refused and facts_hold(a.answer, facts) for a in again]

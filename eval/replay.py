@@ -35,9 +35,9 @@ def replay(res: AskResult, documents: dict, min_dense: float = gate_mod.MIN_DENS
     return AskResult(res.question, res.standalone, kind, res.sources, res.lines, d.evidence, d.claim, d.support)
 
 
-def refusals(res: AskResult, documents: dict, grid: tuple[float, ...] = DOUBT_GRID) -> list[bool]:
-    """Whether the question is refused at each doubt threshold of `grid` (the other constants as they are)."""
-    return [replay(res, documents, max_doubt=t).refused for t in grid]
+def at_thresholds(res: AskResult, documents: dict, grid: tuple[float, ...] = DOUBT_GRID) -> list[AskResult]:
+    """The result at each doubt threshold of `grid` (the other constants as they are)."""
+    return [replay(res, documents, max_doubt=t) for t in grid]
 
 
 def trade_off(answerable: list[dict], unanswerable: list[dict], removed: list[dict] = ()) -> dict:
@@ -54,5 +54,5 @@ def trade_off(answerable: list[dict], unanswerable: list[dict], removed: list[di
               for i, t in enumerate(DOUBT_GRID)]
     at = DOUBT_GRID.index(decide_mod.DOUBT_MAX)
     rows = [*answerable, *unanswerable, *removed]
-    return {"product_max_doubt": decide_mod.DOUBT_MAX, "points": points,
+    return {"product_max_doubt": decide_mod.DOUBT_MAX, "points": points, "replayed": len(rows),
             "replay_mismatches": sum(r["refused_at"][at] != r["refused"] for r in rows)}

@@ -145,15 +145,13 @@ def ask_both(app: Vraagbaak, run: ours.Run, seeds: list[dict], xquad: list[dict]
               f"{theirs.reply[:70]!r}", flush=True)
     print(f"XQuAD-NL: {len(xquad)} questions; gold paragraph removed: {len(removed)}", flush=True)
     for r in xquad:
-        result = run.ask(r["question"], retriever=xret)
-        res = result.to_dict()
+        res = run.ask(r["question"], retriever=xret).to_dict()
         theirs = naive.ask(xret, llm, r["question"])
         for who, reply, refused, timings in (("ours", res["answer"], res["refused"], res["timings"]),
                                              ("naive", theirs.reply, theirs.refused, theirs.timings)):
             rows[who].append({"id": r["id"], "set": "xquad", "question": r["question"], "reply": reply,
                               "refused": refused, "timings": timings,
                               "contains_answer": not refused and any(norm(a) in norm(reply) for a in r["answers"])})
-        rows["ours"][-1].update(run.trade_off(result, xret))
     for r, retriever in ours.without_own_paragraph(run, removed):
         result = run.ask(r["question"], retriever=retriever)
         res = result.to_dict()
@@ -364,7 +362,6 @@ def trade_off_markdown(result: dict) -> list[str]:
     if not t:
         return []
     pts = t["points"]
-    n = result["answers"]["ours"]["answerable"] + result["answers"]["ours"]["unanswerable"]
     better = [p for p in pts if p["false_refusals"] < naive_fig["false_refusals"]
               and p["refused_unanswerable"] > naive_fig["refused_unanswerable"] and p["correct"] > naive_fig["correct"]]
     lines = ["", "### Refusing: the trade-off", "",
@@ -372,8 +369,8 @@ def trade_off_markdown(result: dict) -> list[str]:
              "the tuning half) trades refusing unanswerable questions against refusing answerable ones. The same "
              "test replies, decided again at other thresholds (eval/replay.py: the model's output and "
              "probabilities are stored, and the decision is deterministic given them; at the product's threshold "
-             f"the replay agrees with the live decision on {n + result['answers']['ours']['gold_removed'] - t['replay_mismatches']}"
-             f" of {n + result['answers']['ours']['gold_removed']} questions). The rows are for reading, not for "
+             f"the replay agrees with the live decision on {t['replayed'] - t['replay_mismatches']} of {t['replayed']} "
+             "questions). The rows are for reading, not for "
              "choosing: the product keeps the threshold fitted on the tuning half.", "",
              "| refuse at doubt ≥ | answerable refused | unanswerable refused | key facts | gold removed: refused |",
              "|---|---|---|---|---|"]

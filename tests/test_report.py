@@ -83,11 +83,11 @@ def test_the_replay_gives_the_live_decision_and_refuses_more_as_the_threshold_fa
     for r in live:
         again = replay.replay(r, retriever.documents)
         assert (again.kind, again.answer) == (r.kind, r.answer)
-        curve = replay.refusals(r, retriever.documents)
+        curve = [a.refused for a in replay.at_thresholds(r, retriever.documents)]
         # refused exactly at the thresholds at or below its doubt
         assert curve == [r.signals["doubt"] >= t for t in replay.DOUBT_GRID]
     gated = ask(retriever, FakeLLM(" 1\nAntwoord: Canberra.").llm, "Wat is de hoofdstad van Australië?")
-    assert all(replay.refusals(gated, retriever.documents))  # the model was not asked: refused at every threshold
+    assert all(a.refused for a in replay.at_thresholds(gated, retriever.documents))  # the model was not asked: refused at every threshold
 
 
 def test_the_trade_off_counts_each_threshold_and_checks_the_replay():
@@ -105,7 +105,7 @@ def test_the_trade_off_counts_each_threshold_and_checks_the_replay():
     first, own = t["points"][0], t["points"][at]
     assert (first["false_refusals"], first["refused_unanswerable"], first["correct"]) == (1.0, 1.0, 0.0)
     assert (own["false_refusals"], own["refused_unanswerable"], own["correct"]) == (0.5, 0.5, 0.5)
-    assert t["replay_mismatches"] == 0
+    assert (t["replay_mismatches"], t["replayed"]) == (0, 5)
     rows[0]["refused"] = True  # the live decision differs from its replay
     assert report.trade_off(rows)["replay_mismatches"] == 1
     assert report.trade_off([{k: v for k, v in r.items() if k != "refused_at"} for r in rows]) is None  # naive's
